@@ -1,0 +1,25 @@
+//! nsq-rs: NSQ, the realtime distributed messaging platform, rebuilt in Rust.
+//!
+//! The crate is a library (`nsq`) with one thin binary per program in `src/bin/`.
+//! Arrows point one way: `bin -> nsqd -> registry -> proto, reactor`.
+//! `proto` and `reactor` know nothing of the programs that use them.
+//!
+//! - [`proto`]: bytes on the wire, no I/O — V2 commands, frames, messages, names, errors.
+//! - [`reactor`]: the mio event loop — listeners, connection buffers, timers, a waker.
+//! - [`registry`]: nsqd's state — topics, channels, queues, in-flight and deferred messages.
+//! - [`flags`]: Go-style command-line flags (`-flag`, `--flag=value`, repeatable lists).
+//! - [`logging`]: NSQ-style log lines (`[nsqd] 2026/11/24 10:00:00.000000 INFO: ...`).
+//! - [`nsqd`]: the nsqd program — options, the V2 connection handler, the server, shutdown.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod flags;
+pub mod logging;
+pub mod nsqd;
+pub mod proto;
+pub mod reactor;
+pub mod registry;
+
+/// The NSQ version nsq-rs reports to clients and tools (`/info`, IDENTIFY, lookupd).
+/// It is the Go release we are wire-compatible with; tools parse it as semver.
+pub const NSQ_VERSION: &str = "1.3.0";

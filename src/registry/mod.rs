@@ -1,0 +1,398 @@
+//! nsqd's state: topics, their channels and queues, in-flight and deferred messages,
+//! the consumers and their RDY windows, and what every connected client told us.
+//!
+//! One `Registry` lives behind one `Mutex`, shared by the reactor thread (TCP clients)
+//! and the HTTP workers. Its methods do bookkeeping only — no I/O, no sleeping — so the
+//! lock is held for microseconds. Deliveries leave through [`Registry::pump`], which
+//! hands each message to a callback that appends the frame to a connection's buffer.
+//!
+//! Publishes and acknowledgements mark their topic dirty; `pump` looks only at dirty
+//! topics, so its cost follows the work done, not the number of topics.
+
+pub mod channel;
+pub mod message;
+pub mod topic;
+
+use crate::proto::{ClientState, MessageId};
+use channel::{Channel, Consumer, InFlightError};
+use message::Message;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use topic::Topic;
+
+/// A client's process-wide id, never reused while the process lives.
+pub type ClientId = u64;
+
+/// The options the registry needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `--node-id`, carried in message IDs.
+    pub node_id: u16,
+    /// `--mem-queue-size`: bounds ephemeral queues (disk spill comes with durability).
+    pub mem_queue_size: usize,
+    /// `--max-msg-timeout`: the TOUCH horizon.
+    pub max_msg_timeout: Duration,
+    /// `--max-channel-consumers` (0 = unlimited).
+    pub max_channel_consumers: usize,
+}
+
+/// What a connected client said about itself, for `/stats` and for SUB.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    /// The peer address.
+    pub remote: SocketAddr,
+    /// IDENTIFY `client_id` (the remote IP until IDENTIFY).
+    pub client_id: String,
+    /// IDENTIFY `hostname` (the remote IP until IDENTIFY).
+    pub hostname: String,
+    /// IDENTIFY `user_agent`.
+    pub user_agent: String,
+    /// Protocol state.
+    pub state: ClientState,
+    /// The in-flight timeout it negotiated.
+    pub msg_timeout: Duration,
+    /// Its sample rate (0 = off).
+    pub sample_rate: u8,
+    /// The heartbeat interval it negotiated (`None` = disabled).
+    pub heartbeat_interval: Option<Duration>,
+    /// Its output buffer size in bytes.
+    pub output_buffer_size: i64,
+    /// Its output buffer timeout (zero = disabled).
+    pub output_buffer_timeout: Duration,
+    /// Connect time, Unix seconds.
+    pub connect_ts: i64,
+    /// `(topic, channel)` once subscribed.
+    pub subscription: Option<(String, String)>,
+}
+
+/// Why a SUB was refused; `Display` is the text after `E_SUB_FAILED `.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubError {
+    /// `--max-channel-consumers` reached.
+    TooManyConsumers {
+        /// Topic.
+        topic: String,
+        /// Channel.
+        channel: String,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+impl std::fmt::Display for SubError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SubError::TooManyConsumers {
+                topic,
+                channel,
+                limit,
+            } => write!(
+                f,
+                "SUB failed consumers for {topic}:{channel} exceeds limit of {limit}"
+            ),
+        }
+    }
+}
+
+/// All of nsqd's topics, channels and clients.
+#[derive(Debug)]
+pub struct Registry {
+    config: Config,
+    /// Topics by name.
+    pub topics: BTreeMap<String, Topic>,
+    /// Connected clients.
+    pub clients: HashMap<ClientId, ClientInfo>,
+    dirty: Vec<String>,
+    next_deadline: Option<Instant>,
+    rng: u64,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new(config: Config) -> Registry {
+        Registry {
+            config,
+            topics: BTreeMap::new(),
+            clients: HashMap::new(),
+            dirty: Vec::new(),
+            next_deadline: None,
+            rng: 0x9e37_79b9_7f4a_7c15 ^ message::unix_nanos() as u64,
+        }
+    }
+
+    /// The registry's options.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn mark_dirty(dirty: &mut Vec<String>, topic: &mut Topic) {
+        if !topic.dirty {
+            topic.dirty = true;
+            dirty.push(topic.name.clone());
+        }
+    }
+
+    fn lower_deadline(&mut self, at: Option<Instant>) {
+        if let Some(at) = at {
+            if self.next_deadline.is_none_or(|d| at < d) {
+                self.next_deadline = Some(at);
+            }
+        }
+    }
+
+    /// The topic `name`, created if missing. The name must be valid.
+    pub fn topic(&mut self, name: &str) -> &mut Topic {
+        get_or_create(&mut self.topics, name, self.config.node_id)
+    }
+
+    /// Creates channel `channel` of `topic` (both created if missing); a topic that
+    /// starts flowing hands its held messages to the channel.
+    pub fn channel(&mut self, topic: &str, channel: &str, now: Instant) -> &mut Channel {
+        let mem = self.config.mem_queue_size;
+        let t = get_or_create(&mut self.topics, topic, self.config.node_id);
+        if !t.channels.contains_key(channel) {
+            log::info!("TOPIC({topic}): new channel({channel})");
+            t.channels
+                .insert(channel.to_string(), Channel::new(channel));
+            t.drain(now, mem);
+        }
+        Self::mark_dirty(&mut self.dirty, t);
+        t.channels
+            .entry(channel.to_string())
+            .or_insert_with(|| Channel::new(channel))
+    }
+
+    /// Publishes `bodies` to `topic` (created if missing), deferred by `defer_ms`.
+    pub fn publish<'a>(
+        &mut self,
+        topic: &str,
+        bodies: impl IntoIterator<Item = &'a [u8]>,
+        defer_ms: u64,
+        now: Instant,
+    ) {
+        let mem = self.config.mem_queue_size;
+        let t = get_or_create(&mut self.topics, topic, self.config.node_id);
+        t.publish(bodies, defer_ms, now, mem);
+        if t.flowing() {
+            Self::mark_dirty(&mut self.dirty, t);
+        }
+        if defer_ms > 0 {
+            self.lower_deadline(Some(now + Duration::from_millis(defer_ms)));
+        }
+    }
+
+    /// Records a new connection.
+    pub fn add_client(&mut self, id: ClientId, info: ClientInfo) {
+        self.clients.insert(id, info);
+    }
+
+    /// Subscribes `client` to `topic`/`channel`, creating both if missing.
+    pub fn subscribe(
+        &mut self,
+        client: ClientId,
+        topic: &str,
+        channel: &str,
+        now: Instant,
+    ) -> Result<(), SubError> {
+        let (msg_timeout, sample_rate) = match self.clients.get(&client) {
+            Some(c) => (c.msg_timeout, c.sample_rate),
+            None => (self.config.max_msg_timeout, 0),
+        };
+        let limit = self.config.max_channel_consumers;
+        let ch = self.channel(topic, channel, now);
+        if limit > 0 && ch.consumers.len() >= limit {
+            return Err(SubError::TooManyConsumers {
+                topic: topic.to_string(),
+                channel: channel.to_string(),
+                limit,
+            });
+        }
+        ch.add_consumer(Consumer {
+            client,
+            rdy: 0,
+            in_flight: 0,
+            msg_timeout,
+            sample_rate,
+            message_count: 0,
+            finish_count: 0,
+            requeue_count: 0,
+        });
+        if let Some(c) = self.clients.get_mut(&client) {
+            c.state = ClientState::Subscribed;
+            c.subscription = Some((topic.to_string(), channel.to_string()));
+        }
+        Ok(())
+    }
+
+    /// RDY: sets the client's window.
+    pub fn rdy(&mut self, client: ClientId, count: u64) {
+        self.with_channel(client, |ch| {
+            if let Some(c) = ch.consumer_mut(client) {
+                c.rdy = count;
+            }
+            Ok::<(), InFlightError>(())
+        })
+        .ok();
+    }
+
+    /// CLS: the client gets no more messages.
+    pub fn close_wait(&mut self, client: ClientId) {
+        self.rdy(client, 0);
+        if let Some(c) = self.clients.get_mut(&client) {
+            c.state = ClientState::Closing;
+        }
+    }
+
+    /// FIN.
+    pub fn finish(&mut self, client: ClientId, id: &MessageId) -> Result<(), InFlightError> {
+        self.with_channel(client, |ch| ch.finish(client, id))
+    }
+
+    /// REQ with an already clamped delay.
+    pub fn requeue(
+        &mut self,
+        client: ClientId,
+        id: &MessageId,
+        delay: Duration,
+        now: Instant,
+    ) -> Result<(), InFlightError> {
+        self.with_channel(client, |ch| ch.requeue(client, id, delay, now))?;
+        if !delay.is_zero() {
+            self.lower_deadline(Some(now + delay));
+        }
+        Ok(())
+    }
+
+    /// TOUCH.
+    pub fn touch(
+        &mut self,
+        client: ClientId,
+        id: &MessageId,
+        now: Instant,
+    ) -> Result<(), InFlightError> {
+        let max = self.config.max_msg_timeout;
+        self.with_channel(client, |ch| ch.touch(client, id, now, max))
+    }
+
+    /// Runs `f` on the client's channel and marks its topic for pumping.
+    fn with_channel<T>(
+        &mut self,
+        client: ClientId,
+        f: impl FnOnce(&mut Channel) -> Result<T, InFlightError>,
+    ) -> Result<T, InFlightError> {
+        let Some((t, c)) = self
+            .clients
+            .get(&client)
+            .and_then(|info| info.subscription.as_ref())
+        else {
+            return Err(InFlightError::NotInFlight);
+        };
+        let Some(topic) = self.topics.get_mut(t) else {
+            return Err(InFlightError::NotInFlight);
+        };
+        let Some(channel) = topic.channels.get_mut(c) else {
+            return Err(InFlightError::NotInFlight);
+        };
+        let result = f(channel);
+        Self::mark_dirty(&mut self.dirty, topic);
+        result
+    }
+
+    /// A connection closed: it leaves its channel (an ephemeral channel with no one
+    /// left is deleted, then an ephemeral topic with no channel left). Its in-flight
+    /// messages stay until they time out, as in nsqd.
+    pub fn remove_client(&mut self, client: ClientId) {
+        let Some(info) = self.clients.remove(&client) else {
+            return;
+        };
+        let Some((t, c)) = info.subscription else {
+            return;
+        };
+        let Some(topic) = self.topics.get_mut(&t) else {
+            return;
+        };
+        if let Some(channel) = topic.channels.get_mut(&c) {
+            channel.remove_consumer(client);
+            if channel.ephemeral && channel.consumers.is_empty() {
+                log::info!("CHANNEL({t}:{c}): ephemeral, last client left: deleting");
+                topic.channels.remove(&c);
+            }
+        }
+        if topic.ephemeral && topic.channels.is_empty() {
+            log::info!("TOPIC({t}): ephemeral, last channel gone: deleting");
+            self.topics.remove(&t);
+        }
+    }
+
+    /// Delivers what can be delivered, calling `deliver(client, message)` per message.
+    pub fn pump(&mut self, now: Instant, mut deliver: impl FnMut(ClientId, &Message)) {
+        let mut rng = self.rng;
+        let mut sample = |rate: u8| {
+            // xorshift64: sampling needs speed, not quality.
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % 100) as u8 <= rate
+        };
+        let mut earliest = None::<Instant>;
+        for name in std::mem::take(&mut self.dirty) {
+            let Some(topic) = self.topics.get_mut(&name) else {
+                continue;
+            };
+            topic.dirty = false;
+            for channel in topic.channels.values_mut() {
+                if channel.has_work() {
+                    channel.pump(now, &mut sample, &mut deliver);
+                }
+                if let Some(at) = channel.next_deadline() {
+                    earliest = Some(earliest.map_or(at, |e: Instant| e.min(at)));
+                }
+            }
+        }
+        self.rng = rng;
+        self.lower_deadline(earliest);
+    }
+
+    /// The earliest in-flight deadline or deferred release, if any.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.next_deadline
+    }
+
+    /// Requeues timed-out messages and releases due deferred ones.
+    pub fn expire(&mut self, now: Instant) {
+        if self.next_deadline.is_none_or(|d| d > now) {
+            return;
+        }
+        let mut next = None::<Instant>;
+        for topic in self.topics.values_mut() {
+            let mut moved = false;
+            for channel in topic.channels.values_mut() {
+                moved |= channel.expire(now);
+                if let Some(at) = channel.next_deadline() {
+                    next = Some(next.map_or(at, |n: Instant| n.min(at)));
+                }
+            }
+            if moved {
+                Self::mark_dirty(&mut self.dirty, topic);
+            }
+        }
+        self.next_deadline = next;
+    }
+}
+
+fn get_or_create<'a>(
+    topics: &'a mut BTreeMap<String, Topic>,
+    name: &str,
+    node_id: u16,
+) -> &'a mut Topic {
+    if !topics.contains_key(name) {
+        log::info!("TOPIC({name}): created");
+    }
+    topics
+        .entry(name.to_string())
+        .or_insert_with(|| Topic::new(name, node_id))
+}
+
+#[cfg(test)]
+mod tests;

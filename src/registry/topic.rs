@@ -1,0 +1,115 @@
+//! A topic: its channels, the messages it holds while no channel can take them, its
+//! ID factory and its counters.
+//!
+//! Every message published to a flowing topic (one with a channel, not paused) is put
+//! into every channel at once, each holding the same shared body. A topic with no
+//! channel, or paused, keeps its messages in order and hands them over, oldest first,
+//! the moment it flows again.
+
+use super::channel::Channel;
+use super::message::{unix_nanos, GuidFactory, Message};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// One topic.
+#[derive(Debug)]
+pub struct Topic {
+    /// The topic's name.
+    pub name: String,
+    /// True for `#ephemeral` topics: deleted with their last channel.
+    pub ephemeral: bool,
+    /// A paused topic holds new messages instead of handing them to channels.
+    pub paused: bool,
+    /// Channels by name.
+    pub channels: BTreeMap<String, Channel>,
+    queue: VecDeque<Message>,
+    guid: GuidFactory,
+    /// Messages published.
+    pub message_count: u64,
+    /// Bytes of message bodies published.
+    pub message_bytes: u64,
+    /// Set while the topic is in the registry's list of topics to pump.
+    pub(super) dirty: bool,
+}
+
+impl Topic {
+    /// An empty topic whose IDs carry `node_id`.
+    pub fn new(name: &str, node_id: u16) -> Topic {
+        Topic {
+            name: name.to_string(),
+            ephemeral: crate::proto::is_ephemeral(name),
+            paused: false,
+            channels: BTreeMap::new(),
+            queue: VecDeque::new(),
+            guid: GuidFactory::new(node_id),
+            message_count: 0,
+            message_bytes: 0,
+            dirty: false,
+        }
+    }
+
+    /// Messages held by the topic itself (not its channels).
+    pub fn depth(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// True when published messages go straight to the channels.
+    pub fn flowing(&self) -> bool {
+        !self.paused && !self.channels.is_empty()
+    }
+
+    /// Publishes `bodies` in order, each deferred by `defer_ms` (0 for none).
+    pub fn publish<'a>(
+        &mut self,
+        bodies: impl IntoIterator<Item = &'a [u8]>,
+        defer_ms: u64,
+        now: Instant,
+        mem_limit: usize,
+    ) {
+        let ts = unix_nanos();
+        for body in bodies {
+            let msg = Message {
+                id: self.guid.next(ts),
+                timestamp: ts,
+                attempts: 0,
+                defer_ms,
+                body: Arc::from(body),
+            };
+            self.message_count += 1;
+            self.message_bytes += body.len() as u64;
+            if self.flowing() {
+                self.fan_out(msg, now, mem_limit);
+            } else if !self.ephemeral || self.queue.len() < mem_limit {
+                self.queue.push_back(msg);
+            }
+        }
+    }
+
+    /// Hands everything the topic holds to its channels, if it is flowing.
+    pub fn drain(&mut self, now: Instant, mem_limit: usize) {
+        if !self.flowing() {
+            return;
+        }
+        while let Some(msg) = self.queue.pop_front() {
+            self.fan_out(msg, now, mem_limit);
+        }
+    }
+
+    fn fan_out(&mut self, msg: Message, now: Instant, mem_limit: usize) {
+        let mut channels = self.channels.values_mut().peekable();
+        while let Some(channel) = channels.next() {
+            if channels.peek().is_some() {
+                channel.put(msg.clone(), now, mem_limit);
+            } else {
+                channel.put(msg, now, mem_limit);
+                return;
+            }
+        }
+    }
+
+    /// Drops the messages the topic holds (not its channels').
+    pub fn empty(&mut self) {
+        self.queue.clear();
+    }
+}
