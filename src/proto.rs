@@ -238,10 +238,7 @@ pub fn parse<'a>(
 /// The error nsqd answers when the peer closed its side with `buf` still unparsed:
 /// the "failed to read ..." family. `None` means close quietly.
 pub fn parse_at_eof(buf: &[u8], ctx: &ParseContext<'_>) -> Option<ProtoError> {
-    match parse_inner(buf, ctx, true) {
-        Err(e) => Some(e),
-        Ok(_) => None,
-    }
+    parse_inner(buf, ctx, true).err()
 }
 
 fn parse_inner<'a>(

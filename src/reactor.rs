@@ -19,7 +19,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Index of a connection; stable for its life, reused after it closes.
 pub type ConnId = usize;
@@ -71,6 +71,8 @@ pub struct Connection<C> {
     closing: bool,
     read_blocked: bool,
     writable_armed: bool,
+    /// In `Net::dirty` already this round.
+    marked: bool,
 }
 
 impl<C> Connection<C> {
@@ -134,7 +136,10 @@ impl<C> Net<C> {
         if conn.closing {
             return None;
         }
-        self.dirty.push(id);
+        if !conn.marked {
+            conn.marked = true;
+            self.dirty.push(id);
+        }
         Some(&mut conn.output)
     }
 
@@ -318,6 +323,7 @@ impl<C> Reactor<C> {
                         closing: false,
                         read_blocked: false,
                         writable_armed: false,
+                        marked: false,
                     });
                     debug_assert_eq!(inserted, id);
                     // Bytes may already be waiting (edge-triggered: no event for them).
@@ -390,6 +396,9 @@ impl<C> Reactor<C> {
         dirty.sort_unstable();
         dirty.dedup();
         for &id in &dirty {
+            if let Some(conn) = self.net.conn(id) {
+                conn.marked = false;
+            }
             match self.write(id) {
                 Ok(true) => {
                     if self.net.conn(id).is_some_and(|c| c.closing) {
@@ -467,6 +476,3 @@ impl<C> Reactor<C> {
         handler.closed(&mut self.net, id, conn.state);
     }
 }
-
-/// A poll timeout short enough to notice [`Wakeup::stop`] promptly if a wake is lost.
-pub const IDLE_POLL: Duration = Duration::from_secs(1);

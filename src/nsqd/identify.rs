@@ -183,14 +183,20 @@ struct Reply<'a> {
 /// The JSON document answering an IDENTIFY with `feature_negotiation: true`.
 /// TLS, snappy, deflate and auth are not offered (yet), so they answer false.
 pub fn reply_json(req: &IdentifyRequest, n: &Negotiated, limits: &IdentifyLimits) -> Vec<u8> {
-    let wanted = req.deflate_level.filter(|&l| l > 0).unwrap_or(6);
+    // nsqd uses the requested level only when it grants deflate, which nsq-rs does
+    // not offer yet; the level is still reported.
+    let deflate = false;
+    let wanted = match req.deflate_level {
+        Some(level) if deflate && level > 0 => level,
+        _ => 6,
+    };
     let reply = Reply {
         max_rdy_count: limits.max_rdy_count,
         version: crate::NSQ_VERSION,
         max_msg_timeout: ms(limits.max_msg_timeout),
         msg_timeout: ms(n.msg_timeout),
         tls_v1: false,
-        deflate: false,
+        deflate,
         deflate_level: wanted.min(limits.max_deflate_level),
         max_deflate_level: limits.max_deflate_level,
         snappy: false,

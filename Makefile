@@ -1,0 +1,44 @@
+# nsq-rs: the README's commands. `make run` starts the programs on the default ports
+# with ./data; `make test` runs every check CI runs.
+
+CARGO ?= cargo
+TARGET := $(shell rustc -vV | sed -n 's/^host: //p')
+DATA ?= ./data
+
+.PHONY: build release run test lint fmt venv static clean
+
+build:
+	$(CARGO) build --bins
+
+release:
+	$(CARGO) build --release --bins
+
+## run: nsqd on 0.0.0.0:4150 (TCP) and :4151 (HTTP) with ./data; Ctrl-C stops it cleanly.
+run: build
+	mkdir -p $(DATA)
+	./target/debug/nsqd --data-path=$(DATA)
+
+## test: formatting, clippy with warnings as errors, then every unit and black-box test.
+test: venv lint
+	$(CARGO) test --all-targets
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+## venv: the Python environment with pynsq, for the interoperability tests.
+venv:
+	bash scripts/venv.sh
+
+## static: a stripped, statically linked nsqd; prints its size.
+static:
+	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --bin nsqd --target $(TARGET)
+	strip target/$(TARGET)/release/nsqd
+	@ls -l target/$(TARGET)/release/nsqd | awk '{ printf "static nsqd: %s bytes (%.2f MiB)\n", $$5, $$5 / 1048576 }'
+
+clean:
+	$(CARGO) clean
+	rm -rf .venv

@@ -1,0 +1,219 @@
+//! Interop with the official Python client, pynsq (pinned in tests/pynsq/requirements.txt,
+//! installed into .venv by scripts/venv.sh): its Writer publishes and its Reader consumes
+//! through our nsqd, with IDENTIFY feature negotiation and heartbeats.
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The Python script gets this long before it is killed.
+const SCRIPT_LIMIT: Duration = Duration::from_secs(60);
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn venv_python() -> PathBuf {
+    let python = repo().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/venv.sh (from the repo root) to create the venv with pynsq",
+        python.display()
+    );
+    python
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = pipe.read_to_end(&mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+}
+
+/// What a script printed and how it ended.
+struct Run {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `.venv/bin/python tests/pynsq/<script> <args>`, killing it after [`SCRIPT_LIMIT`].
+fn run_script(script: &str, args: &[String]) -> Run {
+    let mut child = Command::new(venv_python())
+        .arg(repo().join("tests/pynsq").join(script))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn python");
+    let stdout = drain(child.stdout.take().unwrap());
+    let stderr = drain(child.stderr.take().unwrap());
+    let deadline = Instant::now() + SCRIPT_LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait python") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{script} ran over {SCRIPT_LIMIT:?} and was killed; stderr:\n{}",
+                stderr.join().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Run {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+/// The body roundtrip.py publishes as message `i`, decoded as latin-1 like its report.
+fn expected_body(i: usize) -> String {
+    let mut s = format!("{i:05}:");
+    s.extend(std::iter::repeat_n(
+        char::from(b'a' + (i % 26) as u8),
+        i % 97,
+    ));
+    s.extend(std::iter::repeat_n('\u{ff}', i % 3));
+    s
+}
+
+/// Checks what one pynsq client saw on its connection: no errors, no close, heartbeats,
+/// and an IDENTIFY reply that is negotiated JSON (pynsq sends feature_negotiation: true).
+fn check_client(who: &str, v: &Value) {
+    assert_eq!(v["errors"], Value::Array(vec![]), "{who} saw errors: {v}");
+    assert_eq!(
+        v["closes"], 0,
+        "{who}'s connection was closed by the server"
+    );
+    let heartbeats = v["heartbeats"].as_u64().unwrap_or(0);
+    assert!(heartbeats >= 2, "{who} saw {heartbeats} heartbeats");
+    let id = &v["identify"];
+    assert!(
+        id.is_object(),
+        "{who}: IDENTIFY reply is not negotiated JSON: {id}"
+    );
+    assert!(
+        id["max_rdy_count"].as_u64().unwrap_or(0) >= 250,
+        "{who}: max_rdy_count below the Reader's max_in_flight: {id}"
+    );
+    assert!(id["version"].is_string(), "{who}: no version: {id}");
+    assert!(id["msg_timeout"].is_u64(), "{who}: no msg_timeout: {id}");
+    for feature in ["tls_v1", "snappy", "deflate", "auth_required"] {
+        assert_eq!(id[feature], false, "{who}: {feature} in {id}");
+    }
+}
+
+#[test]
+fn pynsq_writer_and_reader_round_trip_10000_messages_exactly_once() {
+    const COUNT: usize = 10_000;
+    const TOPIC: &str = "pynsq_interop";
+    // A short msg timeout so a message pynsq failed to FIN would be redelivered below.
+    let nsqd = common::Nsqd::start(&["--msg-timeout=3s"]);
+    let run = run_script(
+        "roundtrip.py",
+        &[
+            nsqd.tcp.to_string(),
+            TOPIC.to_string(),
+            COUNT.to_string(),
+            "45".to_string(),
+        ],
+    );
+    let report: Value = serde_json::from_str(run.stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "roundtrip.py ({}) printed no JSON report ({e}); stderr:\n{}",
+            run.status, run.stderr
+        )
+    });
+    assert!(
+        report.get("timeout").is_none(),
+        "roundtrip.py timed out waiting for {}; stderr:\n{}",
+        report["timeout"],
+        run.stderr
+    );
+
+    let writer = &report["writer"];
+    assert_eq!(writer["acked"], COUNT, "writer: {writer}");
+    assert_eq!(writer["failures"], Value::Array(vec![]), "writer failures");
+    assert!(
+        writer["commands"]["pub"].as_u64().unwrap() > 0,
+        "no PUB used"
+    );
+    assert!(
+        writer["commands"]["mpub"].as_u64().unwrap() > 0,
+        "no MPUB used"
+    );
+    check_client("Writer", writer);
+
+    let reader = &report["reader"];
+    let bodies: Vec<&str> = reader["bodies"]
+        .as_array()
+        .expect("reader bodies")
+        .iter()
+        .map(|b| b.as_str().unwrap())
+        .collect();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for b in &bodies {
+        *seen.entry(b).or_default() += 1;
+    }
+    let dups: Vec<_> = seen.iter().filter(|(_, &n)| n > 1).take(5).collect();
+    assert!(dups.is_empty(), "duplicate deliveries, e.g. {dups:?}");
+    let expected: HashSet<String> = (0..COUNT).map(expected_body).collect();
+    let missing: Vec<_> = expected
+        .iter()
+        .filter(|b| !seen.contains_key(b.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} bodies missing, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    let unexpected: Vec<_> = seen.keys().filter(|b| !expected.contains(**b)).collect();
+    assert!(
+        unexpected.is_empty(),
+        "bodies never published: {unexpected:?}"
+    );
+    assert_eq!(bodies.len(), COUNT);
+    assert_eq!(seen.len(), COUNT);
+    check_client("Reader", reader);
+    assert!(
+        run.status.success(),
+        "roundtrip.py failed ({}); stderr:\n{}",
+        run.status,
+        run.stderr
+    );
+
+    // Every message was FINed: nothing is left on the channel, and nothing comes back
+    // after the (3 s) msg timeout as it would for a message still in flight.
+    let mut c = common::consumer(&nsqd, "{}", TOPIC, "interop", 100);
+    if let Some(m) = c.try_read_message(Duration::from_secs(4)) {
+        panic!(
+            "message {:?} redelivered after the Reader FINed everything (attempts {})",
+            String::from_utf8_lossy(&m.body),
+            m.attempts
+        );
+    }
+
+    let log = nsqd.log_text();
+    let complaints: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("ERROR") || l.contains("WARN"))
+        .collect();
+    assert!(
+        complaints.is_empty(),
+        "nsqd complained:\n{}",
+        complaints.join("\n")
+    );
+}
