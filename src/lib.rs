@@ -7,6 +7,7 @@
 //! - [`proto`]: bytes on the wire, no I/O — V2 commands, frames, messages, names, errors.
 //! - [`reactor`]: the mio event loop — listeners, connection buffers, timers, a waker.
 //! - [`registry`]: nsqd's state — topics, channels, queues, in-flight and deferred messages.
+//! - [`http`]: a small HTTP/1.1 server — worker pool, keep-alive, router, limits.
 //! - [`flags`]: Go-style command-line flags (`-flag`, `--flag=value`, repeatable lists).
 //! - [`logging`]: NSQ-style log lines (`[nsqd] 2026/11/24 10:00:00.000000 INFO: ...`).
 //! - [`nsqd`]: the nsqd program — options, the V2 connection handler, the server, shutdown.
@@ -14,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod flags;
+pub mod http;
 pub mod logging;
 pub mod nsqd;
 pub mod proto;

@@ -246,9 +246,10 @@ fn parse_inner<'a>(
     ctx: &ParseContext<'_>,
     eof: bool,
 ) -> Result<Option<(Command<'a>, usize)>, ProtoError> {
-    let nl = match buf.iter().position(|&b| b == b'\n') {
+    // nsqd reads lines through a 16 KiB buffer: the newline must be within it.
+    let nl = match buf.iter().take(MAX_LINE).position(|&b| b == b'\n') {
         Some(nl) => nl,
-        None if buf.len() > MAX_LINE => return Err(invalid("command line too long")),
+        None if buf.len() >= MAX_LINE => return Err(invalid("command line too long")),
         None => return Ok(None),
     };
     let mut line = &buf[..nl];
@@ -644,7 +645,10 @@ pub fn go_quote(raw: &[u8]) -> String {
                 c if (c as u32) < 0x20 || c as u32 == 0x7f => {
                     out.push_str(&format!("\\x{:02x}", c as u32))
                 }
-                c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c if !go_printable(c) && (c as u32) < 0x10000 => {
+                    out.push_str(&format!("\\u{:04x}", c as u32))
+                }
+                c if !go_printable(c) => out.push_str(&format!("\\U{:08x}", c as u32)),
                 c => out.push(c),
             }
         }
@@ -654,6 +658,18 @@ pub fn go_quote(raw: &[u8]) -> String {
     }
     out.push('"');
     out
+}
+
+/// Go's `strconv.IsPrint`, closely enough for error texts: controls, format
+/// characters and every space but U+0020 are not printable.
+fn go_printable(c: char) -> bool {
+    let u = c as u32;
+    !(c.is_control()
+        || (c.is_whitespace() && c != ' ')
+        || matches!(u, 0xad | 0x600..=0x605 | 0x61c | 0x6dd | 0x70f | 0x180e)
+        || matches!(u, 0x200b..=0x200f | 0x2028..=0x202e | 0x2060..=0x206f | 0xfeff)
+        || matches!(u, 0xfff9..=0xfffb | 0xe0001..=0xe007f | 0xd800..=0xdfff)
+        || matches!(u, 0xe000..=0xf8ff | 0xf0000..=0x10ffff))
 }
 
 /// Appends one frame: `[size][type][data]`, size counting type and data.

@@ -49,12 +49,15 @@ enum Finish {
     Drop,
 }
 
+/// A frame as `(frame type, text)`.
+type Frame = (i32, String);
+
 /// What must come back before the connection is closed.
 enum Expect {
     /// Exactly these frames: `(frame type, text)`.
-    Frames(Vec<(i32, String)>),
+    Frames(Vec<Frame>),
     /// Any frames that satisfy the check (described by the text).
-    Check(&'static str, fn(&[(i32, String)]) -> bool),
+    Check(&'static str, fn(&[Frame]) -> bool),
 }
 
 struct Case {
@@ -77,21 +80,21 @@ fn cat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }
 
-fn err(text: &str) -> (i32, String) {
+fn err(text: &str) -> Frame {
     (1, text.to_string())
 }
 
-fn ok() -> (i32, String) {
+fn ok() -> Frame {
     (0, "OK".to_string())
 }
 
 /// Nothing, or one error frame with any E_ code: what a fatal error or a quiet close gives.
-fn at_most_one_error(frames: &[(i32, String)]) -> bool {
+fn at_most_one_error(frames: &[Frame]) -> bool {
     frames.len() <= 1 && frames.iter().all(|(t, s)| *t == 1 && s.starts_with("E_"))
 }
 
 /// At most one E_INVALID error (e.g. a line too long to be a command).
-fn at_most_invalid(frames: &[(i32, String)]) -> bool {
+fn at_most_invalid(frames: &[Frame]) -> bool {
     frames.len() <= 1
         && frames
             .iter()
@@ -100,7 +103,7 @@ fn at_most_invalid(frames: &[(i32, String)]) -> bool {
 
 /// An MPUB whose sizes disagree: nsqd either reads the records off the stream
 /// regardless of the body size (OK) or rejects the body; nothing else.
-fn ok_or_bad_body(frames: &[(i32, String)]) -> bool {
+fn ok_or_bad_body(frames: &[Frame]) -> bool {
     match frames {
         [(0, s)] => s == "OK",
         [(1, s)] => s.starts_with("E_BAD_BODY ") || s.starts_with("E_BAD_MESSAGE "),
@@ -108,7 +111,7 @@ fn ok_or_bad_body(frames: &[(i32, String)]) -> bool {
     }
 }
 
-fn only_bad_protocol(frames: &[(i32, String)]) -> bool {
+fn only_bad_protocol(frames: &[Frame]) -> bool {
     frames.len() <= 1 && frames.iter().all(|f| *f == err("E_BAD_PROTOCOL"))
 }
 
@@ -135,7 +138,7 @@ fn all_cases() -> Vec<Case> {
     use Finish::*;
 
     // (b) huge, zero and negative sizes after each sized command.
-    let sized: [(&str, &[u8], &str, &str, i32); 5] = [
+    let sized_cmds: [(&str, &[u8], &str, &str, i32); 5] = [
         (
             "PUB",
             b"PUB t\n",
@@ -172,7 +175,7 @@ fn all_cases() -> Vec<Case> {
             MAX_BODY,
         ),
     ];
-    for (cmd, line, prefix, invalid, max) in sized {
+    for (cmd, line, prefix, invalid, max) in sized_cmds {
         let too_big = match cmd {
             "PUB" | "DPUB" => "message too big",
             _ => "body too big",
@@ -280,7 +283,7 @@ fn all_cases() -> Vec<Case> {
         ),
     ];
     for (name, bytes, error) in truncated {
-        let mut frames: Vec<(i32, String)> = error.map(err).into_iter().collect();
+        let mut frames: Vec<Frame> = error.map(err).into_iter().collect();
         if name == "SUB then half a FIN" {
             frames.insert(0, ok());
         }
@@ -300,7 +303,7 @@ fn all_cases() -> Vec<Case> {
 
     // (d) a valid prefix, then garbage.
     let pub_hello = cat(&[b"PUB t\n", &be(5), b"hello"]);
-    let prefixed: [(&str, Vec<u8>, Vec<(i32, String)>); 13] = [
+    let prefixed: [(&str, Vec<u8>, Vec<Frame>); 13] = [
         (
             "PUB then garbage line",
             cat(&[MAGIC, &pub_hello, b"garbage!!\n"]),
@@ -542,7 +545,7 @@ enum End {
 }
 
 /// Sends the case's bytes and reads frames until the server closes (or [`CONN_LIMIT`]).
-fn exchange(addr: SocketAddr, case: &Case) -> Result<(Vec<(i32, String)>, End), String> {
+fn exchange(addr: SocketAddr, case: &Case) -> Result<(Vec<Frame>, End), String> {
     let mut stream = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
     stream.set_nodelay(true).unwrap();
     stream.set_write_timeout(Some(CONN_LIMIT)).unwrap();

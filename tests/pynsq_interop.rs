@@ -119,6 +119,7 @@ fn check_client(who: &str, v: &Value) {
 fn pynsq_writer_and_reader_round_trip_10000_messages_exactly_once() {
     const COUNT: usize = 10_000;
     const TOPIC: &str = "pynsq_interop";
+    venv_python();
     // A short msg timeout so a message pynsq failed to FIN would be redelivered below.
     let nsqd = common::Nsqd::start(&["--msg-timeout=3s"]);
     let run = run_script(

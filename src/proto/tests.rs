@@ -1013,7 +1013,7 @@ fn mpub_record_errors() {
     // ...or a record size.
     let records = mpub_records(&[b"abc", b"defg"]);
     let declared = 4 + 4 + 3 + 2;
-    let buf = with_size(b"MPUB t\n", declared as i32, &records);
+    let buf = with_size(b"MPUB t\n", declared, &records);
     bad_msg(&buf, "MPUB failed to read message(1) body size");
     // Records that do not fill the declared body: E_BAD_BODY.
     let mut records = mpub_records(&[b"abc"]);
@@ -1414,22 +1414,17 @@ fn random_input_never_panics_or_overreads() {
         };
         // Parse the whole buffer as a connection would.
         let mut pos = 0;
-        loop {
-            match parse(&buf[pos..], &c) {
-                Ok(Some((cmd, used))) => {
-                    assert!(used > 0, "round {round}: zero-length {cmd:?}");
-                    assert!(
-                        used <= buf.len() - pos,
-                        "round {round}: used {used} of {}",
-                        buf.len() - pos
-                    );
-                    if let Command::Mpub { bodies, .. } = cmd {
-                        assert_eq!(bodies.count(), bodies.len());
-                    }
-                    pos += used;
-                }
-                Ok(None) | Err(_) => break,
+        while let Ok(Some((cmd, used))) = parse(&buf[pos..], &c) {
+            assert!(used > 0, "round {round}: zero-length {cmd:?}");
+            assert!(
+                used <= buf.len() - pos,
+                "round {round}: used {used} of {}",
+                buf.len() - pos
+            );
+            if let Command::Mpub { bodies, .. } = cmd {
+                assert_eq!(bodies.count(), bodies.len());
             }
+            pos += used;
         }
         let _ = parse_at_eof(&buf[pos..], &c);
         let _ = parse_at_eof(&buf, &c);

@@ -2,8 +2,6 @@ use super::*;
 use crate::registry::message::hex_id;
 use std::sync::Arc;
 
-const MAX_MSG_TIMEOUT: Duration = Duration::from_secs(15 * 60);
-
 fn msg(n: u64) -> Message {
     Message {
         id: hex_id(n),
