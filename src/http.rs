@@ -222,6 +222,7 @@ impl Route {
 #[derive(Default)]
 pub struct Router {
     routes: Vec<Route>,
+    error_decorator: Option<fn(Response) -> Response>,
 }
 
 impl Router {
@@ -244,6 +245,21 @@ impl Router {
             body_limit: None,
         });
         self
+    }
+
+    /// Applies `decorate` to the router's own answers (404, 405, OPTIONS, 500), so a
+    /// program can add its headers to them.
+    pub fn decorate_errors(&mut self, decorate: fn(Response) -> Response) -> &mut Router {
+        self.error_decorator = Some(decorate);
+        self
+    }
+
+    /// Decorates one of the router's own answers.
+    pub fn own(&self, resp: Response) -> Response {
+        match self.error_decorator {
+            Some(decorate) => decorate(resp),
+            None => resp,
+        }
     }
 
     /// Limits the body of the route added last; `too_big` answers anything larger
@@ -293,9 +309,9 @@ impl Router {
         if !allowed.is_empty() {
             let allow = allowed.join(", ");
             if req.method == "OPTIONS" {
-                return Response::new(200, "").header("Allow", &allow);
+                return self.own(Response::new(200, "").header("Allow", &allow));
             }
-            return Response::error(405, "METHOD_NOT_ALLOWED").header("Allow", &allow);
+            return self.own(Response::error(405, "METHOD_NOT_ALLOWED").header("Allow", &allow));
         }
         let other = match req.path.strip_suffix('/') {
             Some(stripped) if !stripped.is_empty() => stripped.to_string(),
@@ -313,7 +329,7 @@ impl Router {
             }
             return Response::new(status, "").header("Location", &location);
         }
-        Response::error(404, "NOT_FOUND")
+        self.own(Response::error(404, "NOT_FOUND"))
     }
 }
 
@@ -360,7 +376,15 @@ pub struct Server {
 impl Server {
     /// Binds `addr` and serves `router` until [`Server::stop`].
     pub fn start(addr: SocketAddr, router: Arc<Router>, config: Config) -> io::Result<Server> {
-        let listener = TcpListener::bind(addr)?;
+        Server::from_listener(TcpListener::bind(addr)?, router, config)
+    }
+
+    /// Serves `router` on an already bound listener.
+    pub fn from_listener(
+        listener: TcpListener,
+        router: Arc<Router>,
+        config: Config,
+    ) -> io::Result<Server> {
         let addr = listener.local_addr()?;
         listener.set_nonblocking(true)?;
         let queue = Arc::new(Queue {
@@ -497,7 +521,7 @@ fn serve_connection(
                     .is_some_and(|v| v.eq_ignore_ascii_case("close"));
                 let resp =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| router.handle(&req)))
-                        .unwrap_or_else(|_| Response::error(500, "INTERNAL_ERROR"));
+                        .unwrap_or_else(|_| router.own(Response::error(500, "INTERNAL_ERROR")));
                 (resp, keep)
             }
         };
@@ -576,7 +600,9 @@ fn read_request(
             Ok(0) => return Ok(ReadOutcome::Closed),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                return Ok(ReadOutcome::Reject(Response::error(408, "REQUEST_TIMEOUT")))
+                return Ok(ReadOutcome::Reject(
+                    router.own(Response::error(408, "REQUEST_TIMEOUT")),
+                ))
             }
             Err(e) => return Err(e),
         };
@@ -604,7 +630,11 @@ fn read_request(
                     "REQUEST_HEADER_FIELDS_TOO_LARGE",
                 )))
             }
-            Err(_) => return Ok(ReadOutcome::Reject(Response::error(400, "BAD_REQUEST"))),
+            Err(_) => {
+                return Ok(ReadOutcome::Reject(
+                    router.own(Response::error(400, "BAD_REQUEST")),
+                ))
+            }
         }
     };
     debug_assert!(consumed <= head.len());
@@ -613,7 +643,7 @@ fn read_request(
     let too_big = || {
         limit
             .map(|(_, r)| r.clone())
-            .unwrap_or_else(|| Response::error(413, "BODY_TOO_BIG"))
+            .unwrap_or_else(|| router.own(Response::error(413, "BODY_TOO_BIG")))
     };
     let chunked = req
         .header("Transfer-Encoding")
@@ -621,7 +651,11 @@ fn read_request(
     let length = match req.header("Content-Length") {
         Some(v) if !chunked => match v.trim().parse::<usize>() {
             Ok(n) => n,
-            Err(_) => return Ok(ReadOutcome::Reject(Response::error(400, "BAD_REQUEST"))),
+            Err(_) => {
+                return Ok(ReadOutcome::Reject(
+                    router.own(Response::error(400, "BAD_REQUEST")),
+                ))
+            }
         },
         _ => 0,
     };
@@ -644,10 +678,14 @@ fn read_request(
         Ok(b) => req.body = b,
         Err(BodyError::TooBig) => return Ok(ReadOutcome::Reject(too_big())),
         Err(BodyError::Malformed) => {
-            return Ok(ReadOutcome::Reject(Response::error(400, "BAD_REQUEST")))
+            return Ok(ReadOutcome::Reject(
+                router.own(Response::error(400, "BAD_REQUEST")),
+            ))
         }
         Err(BodyError::Timeout) => {
-            return Ok(ReadOutcome::Reject(Response::error(408, "REQUEST_TIMEOUT")))
+            return Ok(ReadOutcome::Reject(
+                router.own(Response::error(408, "REQUEST_TIMEOUT")),
+            ))
         }
         Err(BodyError::Io(e)) => return Err(e),
     }

@@ -505,7 +505,6 @@ fn mpub_body<'a>(
     eof: bool,
 ) -> Result<Option<(MpubBodies<'a>, usize)>, ProtoError> {
     let bad_body = |d: String| ProtoError::fatal("E_BAD_BODY", d);
-    let bad_msg = |d: String| ProtoError::fatal("E_BAD_MESSAGE", d);
     let Some(size) = read_i32(rest, 0) else {
         return need(eof, || bad_body("MPUB failed to read body size".into()));
     };
@@ -521,6 +520,36 @@ fn mpub_body<'a>(
     let size = size as usize;
     let complete = rest.len() >= 4 + size;
     let body = &rest[4..rest.len().min(4 + size)];
+    match mpub_records(body, limits, complete, eof)? {
+        Some(bodies) => Ok(Some((bodies, 4 + size))),
+        None => Ok(None),
+    }
+}
+
+/// Validates MPUB records — `[int32 count]` then `count × ([int32 size][bytes])` —
+/// that fill exactly `body` (the HTTP `/mpub?binary=true` body, or a TCP MPUB body).
+pub fn parse_mpub_records<'a>(
+    body: &'a [u8],
+    limits: &Limits,
+) -> Result<MpubBodies<'a>, ProtoError> {
+    match mpub_records(body, limits, true, true)? {
+        Some(bodies) => Ok(bodies),
+        None => Err(ProtoError::fatal(
+            "E_BAD_BODY",
+            "MPUB failed to read message count",
+        )),
+    }
+}
+
+/// `complete`: the whole declared body is in `body`; `eof`: no more bytes will come.
+fn mpub_records<'a>(
+    body: &'a [u8],
+    limits: &Limits,
+    complete: bool,
+    eof: bool,
+) -> Result<Option<MpubBodies<'a>>, ProtoError> {
+    let bad_body = |d: String| ProtoError::fatal("E_BAD_BODY", d);
+    let bad_msg = |d: String| ProtoError::fatal("E_BAD_MESSAGE", d);
     // Records may not run past the declared body: once it is all here, a short
     // record is a read failure, as it would be at end of stream.
     let short = eof || complete;
@@ -559,16 +588,16 @@ fn mpub_body<'a>(
             return need(short, || bad_msg("MPUB failed to read message body".into()));
         }
     }
-    if pos != size {
+    if pos != body.len() {
         return Err(bad_body(format!(
-            "MPUB body size {size} does not match its {count} messages"
+            "MPUB body size {} does not match its {count} messages",
+            body.len()
         )));
     }
-    let bodies = MpubBodies {
+    Ok(Some(MpubBodies {
         records: &body[4..],
         count: count as usize,
-    };
-    Ok(Some((bodies, 4 + size)))
+    }))
 }
 
 fn need<T>(eof: bool, err: impl FnOnce() -> ProtoError) -> Result<Option<T>, ProtoError> {

@@ -1,8 +1,13 @@
-//! The nsqd program: its options, the V2 protocol handler, IDENTIFY negotiation and the
-//! server that ties them to a listener. `src/bin/nsqd.rs` is a thin main over this.
+//! The nsqd program: its options, the V2 protocol handler, IDENTIFY negotiation, the
+//! HTTP API with /stats, /metrics and statsd, and the server that ties them to listeners. `src/bin/nsqd.rs` is a thin main over this.
 
+pub mod config_api;
+pub mod http_api;
 pub mod identify;
+pub mod metrics;
 pub mod node_id;
 pub mod options;
 pub mod server;
+pub mod stats;
+pub mod statsd;
 pub mod v2;

@@ -1,24 +1,35 @@
 //! Starting and stopping nsqd: builds the registry and the V2 handler from the options,
-//! binds the TCP listener, runs the reactor on its own thread, and stops it cleanly.
+//! binds the TCP and HTTP listeners, runs the reactor on its own thread, starts the
+//! statsd pusher, and stops them all cleanly.
 
+use super::http_api::{self, HttpContext};
 use super::identify::IdentifyLimits;
 use super::options::Options;
+use super::stats::NodeInfo;
+use super::statsd::{self, StatsdOptions};
 use super::v2::{SharedRegistry, V2Config, V2Handler};
 use crate::proto::Limits;
 use crate::reactor::{Reactor, Wakeup};
 use crate::registry::{Config, Registry};
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 /// A running nsqd.
 pub struct Server {
     tcp_addr: SocketAddr,
+    http: Option<crate::http::Server>,
     wakeup: Wakeup,
     reactor: Option<JoinHandle<io::Result<()>>>,
+    statsd: Option<JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
     /// The shared state, for the HTTP API and tests.
     pub registry: SharedRegistry,
+    /// The options, as changed at runtime by `PUT /config`.
+    pub options: Arc<RwLock<Options>>,
 }
 
 /// Resolves `host:port` to the first address it names.
@@ -55,28 +66,96 @@ fn v2_config(opts: &Options) -> V2Config {
 }
 
 impl Server {
-    /// Binds the listener and starts serving.
+    /// Binds the listeners and starts serving.
     pub fn start(opts: &Options) -> io::Result<Server> {
         let registry = Arc::new(Mutex::new(Registry::new(Config {
             node_id: opts.node_id,
             mem_queue_size: opts.mem_queue_size as usize,
             max_msg_timeout: opts.max_msg_timeout,
             max_channel_consumers: opts.max_channel_consumers,
+            e2e_percentiles: opts.e2e_processing_latency_percentiles.clone(),
+            e2e_window: opts.e2e_processing_latency_window_time,
         })));
+        let node = NodeInfo {
+            version: crate::NSQ_VERSION.to_string(),
+            start_time: crate::registry::message::unix_nanos() / 1_000_000_000,
+            started: Instant::now(),
+            e2e_percentiles: opts.e2e_processing_latency_percentiles.clone(),
+        };
         let reactor = Reactor::bind(resolve(&opts.tcp_address)?)?;
         let tcp_addr = reactor.local_addr()?;
         let wakeup = reactor.wakeup();
-        let mut handler = V2Handler::new(registry.clone(), v2_config(opts));
+        let config = v2_config(opts);
+        let limits = config.limits.clone();
+        let mut handler = V2Handler::new(registry.clone(), config);
         let thread = std::thread::Builder::new()
             .name("nsqd-reactor".into())
             .spawn(move || reactor.run(&mut handler))?;
         log::info!("TCP: listening on {tcp_addr}");
-        Ok(Server {
+        let options = Arc::new(RwLock::new(opts.clone()));
+        let mut server = Server {
             tcp_addr,
-            wakeup,
+            http: None,
+            wakeup: wakeup.clone(),
             reactor: Some(thread),
-            registry,
-        })
+            statsd: None,
+            stop: Arc::new(AtomicBool::new(false)),
+            registry: registry.clone(),
+            options: options.clone(),
+        };
+        if !opts.http_address.is_empty() {
+            let addr = resolve(&opts.http_address)?;
+            // Bind first to learn the port /info reports, then hand the router over.
+            let listener = std::net::TcpListener::bind(addr)?;
+            let http_port = listener.local_addr()?.port();
+            let ctx = Arc::new(HttpContext {
+                registry: registry.clone(),
+                wakeup,
+                options,
+                node: node.clone(),
+                tcp_port: tcp_addr.port(),
+                http_port,
+                hostname: super::node_id::hostname(),
+                limits,
+            });
+            let router = Arc::new(http_api::router(ctx));
+            let config = crate::http::Config {
+                max_body_bytes: opts.max_body_size.max(opts.max_msg_size) as usize,
+                ..crate::http::Config::default()
+            };
+            let http = crate::http::Server::from_listener(listener, router, config)?;
+            log::info!("HTTP: listening on {}", http.addr());
+            server.http = Some(http);
+        }
+        if !opts.statsd_address.is_empty() {
+            let http_port = server.http_addr().map_or(0, |a| a.port());
+            let statsd_opts = StatsdOptions {
+                address: opts.statsd_address.clone(),
+                prefix: opts.statsd_prefix.clone(),
+                interval: opts.statsd_interval,
+                udp_packet_size: opts.statsd_udp_packet_size,
+                mem_stats: opts.statsd_mem_stats,
+                exclude_ephemeral: opts.statsd_exclude_ephemeral,
+                broadcast_address: opts.broadcast_address.clone(),
+                http_port: if opts.broadcast_http_port > 0 {
+                    opts.broadcast_http_port
+                } else {
+                    http_port
+                },
+            };
+            server.statsd = Some(statsd::spawn(
+                statsd_opts,
+                registry,
+                node,
+                server.stop.clone(),
+            )?);
+        }
+        Ok(server)
+    }
+
+    /// The HTTP address, when the HTTP API is enabled.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http.as_ref().map(crate::http::Server::addr)
     }
 
     /// The TCP address clients connect to.
@@ -90,6 +169,13 @@ impl Server {
     }
 
     fn shutdown(&mut self) -> io::Result<()> {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(http) = self.http.take() {
+            http.stop();
+        }
+        if let Some(statsd) = self.statsd.take() {
+            let _ = statsd.join();
+        }
         self.wakeup.stop();
         match self.reactor.take().map(JoinHandle::join) {
             Some(Ok(result)) => result,

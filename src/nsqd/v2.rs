@@ -218,11 +218,13 @@ impl V2Handler {
             Command::Nop => Ok(()),
             Command::Pub { topic, body } => {
                 registry.publish(topic, [body], 0, now);
+                registry.count_publish(client, topic, 1);
                 send_response(net, id, b"OK");
                 Ok(())
             }
             Command::Mpub { topic, bodies } => {
                 registry.publish(topic, bodies, 0, now);
+                registry.count_publish(client, topic, bodies.len() as u64);
                 send_response(net, id, b"OK");
                 Ok(())
             }
@@ -232,6 +234,7 @@ impl V2Handler {
                 body,
             } => {
                 registry.publish(topic, [body], defer_ms, now);
+                registry.count_publish(client, topic, 1);
                 send_response(net, id, b"OK");
                 Ok(())
             }
@@ -307,6 +310,7 @@ impl Handler for V2Handler {
                 output_buffer_timeout: settings.output_buffer_timeout,
                 connect_ts: crate::registry::message::unix_nanos() / 1_000_000_000,
                 subscription: None,
+                pub_counts: Default::default(),
             },
         );
         log::info!("TCP: new client({peer})");
@@ -394,6 +398,11 @@ impl Handler for V2Handler {
         let now = Instant::now();
         let conns = &self.conns;
         let mut registry = lock(&self.registry);
+        for client in registry.take_kicked() {
+            if let Some(&id) = conns.get(&client) {
+                net.close(id);
+            }
+        }
         registry.pump(now, |client, msg| {
             let Some(&id) = conns.get(&client) else {
                 return;

@@ -6,7 +6,8 @@
 //! comes. It must never lose a message silently, except where NSQ says so (an
 //! ephemeral channel's overflow, sampling, an explicit empty or delete).
 
-use super::message::Message;
+use super::latency::LatencyWindow;
+use super::message::{unix_nanos, Message};
 use super::ClientId;
 use crate::proto::MessageId;
 use std::cmp::Ordering;
@@ -116,6 +117,8 @@ pub struct Channel {
     pub requeue_count: u64,
     /// In-flight timeouts.
     pub timeout_count: u64,
+    /// Publish-to-FIN latencies, when percentiles are configured.
+    pub e2e: Option<LatencyWindow>,
 }
 
 impl Channel {
@@ -135,6 +138,7 @@ impl Channel {
             message_count: 0,
             requeue_count: 0,
             timeout_count: 0,
+            e2e: None,
         }
     }
 
@@ -257,7 +261,11 @@ impl Channel {
 
     /// FIN: the message is done.
     pub fn finish(&mut self, client: ClientId, id: &MessageId) -> Result<(), InFlightError> {
-        self.take_in_flight(client, id)?;
+        let f = self.take_in_flight(client, id)?;
+        if let Some(window) = &mut self.e2e {
+            let latency = unix_nanos().saturating_sub(f.msg.timestamp).max(0) as u64;
+            window.record(latency, Instant::now());
+        }
         if let Some(c) = self.consumer(client) {
             c.in_flight = c.in_flight.saturating_sub(1);
             c.finish_count += 1;

@@ -10,6 +10,7 @@
 //! topics, so its cost follows the work done, not the number of topics.
 
 pub mod channel;
+pub mod latency;
 pub mod message;
 pub mod topic;
 
@@ -35,6 +36,10 @@ pub struct Config {
     pub max_msg_timeout: Duration,
     /// `--max-channel-consumers` (0 = unlimited).
     pub max_channel_consumers: usize,
+    /// `--e2e-processing-latency-percentile`: empty disables latency tracking.
+    pub e2e_percentiles: Vec<f64>,
+    /// `--e2e-processing-latency-window-time`.
+    pub e2e_window: Duration,
 }
 
 /// What a connected client said about itself, for `/stats` and for SUB.
@@ -64,6 +69,8 @@ pub struct ClientInfo {
     pub connect_ts: i64,
     /// `(topic, channel)` once subscribed.
     pub subscription: Option<(String, String)>,
+    /// Messages published by this client, per topic.
+    pub pub_counts: BTreeMap<String, u64>,
 }
 
 /// Why a SUB was refused; `Display` is the text after `E_SUB_FAILED `.
@@ -95,6 +102,15 @@ impl std::fmt::Display for SubError {
     }
 }
 
+/// A topic or channel that an HTTP action named does not exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotFound {
+    /// No such topic.
+    Topic,
+    /// No such channel.
+    Channel,
+}
+
 /// All of nsqd's topics, channels and clients.
 #[derive(Debug)]
 pub struct Registry {
@@ -106,6 +122,8 @@ pub struct Registry {
     dirty: Vec<String>,
     next_deadline: Option<Instant>,
     rng: u64,
+    /// Clients whose channel or topic was deleted: the reactor disconnects them.
+    kicked: Vec<ClientId>,
 }
 
 impl Registry {
@@ -117,6 +135,7 @@ impl Registry {
             clients: HashMap::new(),
             dirty: Vec::new(),
             next_deadline: None,
+            kicked: Vec::new(),
             rng: 0x9e37_79b9_7f4a_7c15 ^ message::unix_nanos() as u64,
         }
     }
@@ -323,6 +342,94 @@ impl Registry {
             log::info!("TOPIC({t}): ephemeral, last channel gone: deleting");
             self.topics.remove(&t);
         }
+    }
+
+    /// Counts `n` messages published by `client` to `topic`, for `/stats` producers.
+    pub fn count_publish(&mut self, client: ClientId, topic: &str, n: u64) {
+        if let Some(info) = self.clients.get_mut(&client) {
+            match info.pub_counts.get_mut(topic) {
+                Some(count) => *count += n,
+                None => {
+                    info.pub_counts.insert(topic.to_string(), n);
+                }
+            }
+        }
+    }
+
+    /// Pauses or unpauses a topic; an unpaused topic hands over what it held.
+    pub fn set_topic_paused(
+        &mut self,
+        topic: &str,
+        paused: bool,
+        now: Instant,
+    ) -> Result<(), NotFound> {
+        let mem = self.config.mem_queue_size;
+        let t = self.topics.get_mut(topic).ok_or(NotFound::Topic)?;
+        t.paused = paused;
+        if !paused {
+            t.drain(now, mem);
+            Self::mark_dirty(&mut self.dirty, t);
+        }
+        Ok(())
+    }
+
+    /// Pauses or unpauses a channel.
+    pub fn set_channel_paused(
+        &mut self,
+        topic: &str,
+        channel: &str,
+        paused: bool,
+    ) -> Result<(), NotFound> {
+        let t = self.topics.get_mut(topic).ok_or(NotFound::Topic)?;
+        let c = t.channels.get_mut(channel).ok_or(NotFound::Channel)?;
+        c.paused = paused;
+        Self::mark_dirty(&mut self.dirty, t);
+        Ok(())
+    }
+
+    /// Drops the messages a topic holds itself (not its channels').
+    pub fn empty_topic(&mut self, topic: &str) -> Result<(), NotFound> {
+        self.topics.get_mut(topic).ok_or(NotFound::Topic)?.empty();
+        Ok(())
+    }
+
+    /// Drops a channel's queued, in-flight and deferred messages.
+    pub fn empty_channel(&mut self, topic: &str, channel: &str) -> Result<(), NotFound> {
+        let t = self.topics.get_mut(topic).ok_or(NotFound::Topic)?;
+        t.channels
+            .get_mut(channel)
+            .ok_or(NotFound::Channel)?
+            .empty();
+        Ok(())
+    }
+
+    /// Deletes a channel and its messages; its consumers are disconnected. An
+    /// ephemeral topic left with no channel goes too.
+    pub fn delete_channel(&mut self, topic: &str, channel: &str) -> Result<(), NotFound> {
+        let t = self.topics.get_mut(topic).ok_or(NotFound::Topic)?;
+        let ch = t.channels.remove(channel).ok_or(NotFound::Channel)?;
+        log::info!("CHANNEL({topic}:{channel}): deleting");
+        self.kicked.extend(ch.consumers.iter().map(|c| c.client));
+        if t.ephemeral && t.channels.is_empty() {
+            log::info!("TOPIC({topic}): ephemeral, last channel deleted: deleting");
+            self.topics.remove(topic);
+        }
+        Ok(())
+    }
+
+    /// Deletes a topic, its channels and every message; consumers are disconnected.
+    pub fn delete_topic(&mut self, topic: &str) -> Result<(), NotFound> {
+        let t = self.topics.remove(topic).ok_or(NotFound::Topic)?;
+        log::info!("TOPIC({topic}): deleting");
+        for ch in t.channels.values() {
+            self.kicked.extend(ch.consumers.iter().map(|c| c.client));
+        }
+        Ok(())
+    }
+
+    /// Clients to disconnect because their channel is gone.
+    pub fn take_kicked(&mut self) -> Vec<ClientId> {
+        std::mem::take(&mut self.kicked)
     }
 
     /// Delivers what can be delivered, calling `deliver(client, message)` per message.

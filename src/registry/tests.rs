@@ -7,6 +7,8 @@ fn config() -> Config {
         mem_queue_size: 100,
         max_msg_timeout: Duration::from_secs(15 * 60),
         max_channel_consumers: 0,
+        e2e_percentiles: Vec::new(),
+        e2e_window: Duration::from_secs(600),
     }
 }
 
@@ -24,6 +26,7 @@ fn info(msg_timeout: Duration) -> ClientInfo {
         output_buffer_timeout: Duration::from_millis(250),
         connect_ts: 0,
         subscription: None,
+        pub_counts: Default::default(),
     }
 }
 

@@ -30,6 +30,8 @@ pub struct Nsqd {
     child: Child,
     /// The TCP address it listens on.
     pub tcp: SocketAddr,
+    /// The HTTP address it listens on (unset when started with `--http-address=`).
+    pub http: SocketAddr,
     /// Its data directory (removed on drop).
     pub data: PathBuf,
     /// Everything it has written to stderr so far.
@@ -71,10 +73,14 @@ impl Nsqd {
         let mut nsqd = Nsqd {
             child,
             tcp: "127.0.0.1:0".parse().unwrap(),
+            http: "127.0.0.1:0".parse().unwrap(),
             data,
             log,
         };
         nsqd.tcp = nsqd.wait_for_addr("TCP: listening on ");
+        if !args.contains(&"--http-address=") {
+            nsqd.http = nsqd.wait_for_addr("HTTP: listening on ");
+        }
         nsqd
     }
 
@@ -398,4 +404,74 @@ pub fn consumer(nsqd: &Nsqd, identify_json: &str, topic: &str, channel: &str, rd
     c.sub(topic, channel);
     c.rdy(rdy);
     c
+}
+
+/// An HTTP response as read off the wire.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Headers, names lowercased.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The header `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", self.text()))
+    }
+}
+
+/// Sends one HTTP/1.1 request with `Connection: close` and reads the whole response.
+pub fn http(addr: SocketAddr, method: &str, target: &str, body: &[u8]) -> HttpResponse {
+    let mut s = TcpStream::connect(addr).expect("connect http");
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    let head = format!(
+        "{method} {target} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read http response");
+    parse_http_response(&raw).expect("one complete response")
+}
+
+/// Parses one response from `raw` (which must hold all of it).
+pub fn parse_http_response(raw: &[u8]) -> Option<HttpResponse> {
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(raw.len() - end - 4);
+    let body = raw.get(end + 4..end + 4 + len)?.to_vec();
+    Some(HttpResponse {
+        status,
+        headers,
+        body,
+    })
 }
