@@ -618,17 +618,15 @@ fn read_request(
             Ok(httparse::Status::Partial) => {
                 reader.consume(n);
                 if head.len() > config.max_header_bytes {
-                    return Ok(ReadOutcome::Reject(Response::error(
-                        431,
-                        "REQUEST_HEADER_FIELDS_TOO_LARGE",
-                    )));
+                    return Ok(ReadOutcome::Reject(
+                        router.own(Response::error(431, "REQUEST_HEADER_FIELDS_TOO_LARGE")),
+                    ));
                 }
             }
             Err(httparse::Error::TooManyHeaders) => {
-                return Ok(ReadOutcome::Reject(Response::error(
-                    431,
-                    "REQUEST_HEADER_FIELDS_TOO_LARGE",
-                )))
+                return Ok(ReadOutcome::Reject(
+                    router.own(Response::error(431, "REQUEST_HEADER_FIELDS_TOO_LARGE")),
+                ))
             }
             Err(_) => {
                 return Ok(ReadOutcome::Reject(

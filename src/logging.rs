@@ -81,7 +81,7 @@ pub fn format_timestamp(since_epoch: Duration) -> String {
 
 /// Proleptic Gregorian (year, month, day) of a day count since 1970-01-01
 /// (Howard Hinnant's `civil_from_days`, for non-negative day counts).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+pub fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;
     let era = z / 146_097;
     let doe = z % 146_097;

@@ -59,9 +59,11 @@ fn pushes_counters_and_gauges_with_host_prefix() {
         producer.publish("statsd_t", body);
     }
 
+    // mem.gc_runs is the last line of a push (--statsd-mem-stats defaults to true).
     let wanted = [
         "statsd_t.message_count:3|c",
         "statsd_t.channel.ch.depth:3|g",
+        ".mem.gc_runs:",
     ];
     let deadline = Instant::now() + common::WAIT;
     let all = receive_until(&sock, deadline, |all| {
