@@ -608,9 +608,15 @@ fn read_request(
         };
         let before = head.len();
         head.extend_from_slice(&reader.buffer()[..n]);
-        let mut headers = [httparse::EMPTY_HEADER; 64];
+        // Go limits header bytes, not their number; 256 fits any real client.
+        let mut headers = [httparse::EMPTY_HEADER; 256];
         let mut parsed = httparse::Request::new(&mut headers);
         match parsed.parse(&head) {
+            Ok(httparse::Status::Complete(len)) if len > config.max_header_bytes => {
+                return Ok(ReadOutcome::Reject(
+                    router.own(Response::error(431, "REQUEST_HEADER_FIELDS_TOO_LARGE")),
+                ));
+            }
             Ok(httparse::Status::Complete(len)) => {
                 reader.consume(len - before);
                 break (to_request(&parsed), len);

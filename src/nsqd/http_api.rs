@@ -181,6 +181,8 @@ fn publish(ctx: &HttpContext, req: &Request) -> Response {
         Ok(t) => t,
         Err(resp) => return resp,
     };
+    // nsqd creates the topic before it looks at `defer`.
+    lock(&ctx.registry).topic(&topic);
     let defer_ms = match first(&pairs, "defer") {
         None => 0,
         Some(d) => match d.parse::<i64>() {

@@ -172,8 +172,11 @@ impl Registry {
         let t = get_or_create(&mut self.topics, topic, self.config.node_id);
         if !t.channels.contains_key(channel) {
             log::info!("TOPIC({topic}): new channel({channel})");
-            t.channels
-                .insert(channel.to_string(), Channel::new(channel));
+            let mut ch = Channel::new(channel);
+            if !self.config.e2e_percentiles.is_empty() {
+                ch.e2e = Some(latency::LatencyWindow::new(self.config.e2e_window, now));
+            }
+            t.channels.insert(channel.to_string(), ch);
             t.drain(now, mem);
         }
         Self::mark_dirty(&mut self.dirty, t);
