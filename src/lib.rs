@@ -1,7 +1,7 @@
 //! nsq-rs: NSQ, the realtime distributed messaging platform, rebuilt in Rust.
 //!
 //! The crate is a library (`nsq`) with one thin binary per program in `src/bin/`.
-//! Arrows point one way: `bin -> nsqd -> registry -> proto, reactor`.
+//! Arrows point one way: `bin -> nsqd, lookupd -> registry -> proto, reactor, http`.
 //! `proto` and `reactor` know nothing of the programs that use them.
 //!
 //! - [`proto`]: bytes on the wire, no I/O — V2 commands, frames, messages, names, errors.
@@ -10,6 +10,7 @@
 //! - [`http`]: a small HTTP/1.1 server — worker pool, keep-alive, router, limits.
 //! - [`flags`]: Go-style command-line flags (`-flag`, `--flag=value`, repeatable lists).
 //! - [`logging`]: NSQ-style log lines (`[nsqd] 2026/11/24 10:00:00.000000 INFO: ...`).
+//! - [`lookupd`]: the nsqlookupd program — registration db, V1 protocol, HTTP API.
 //! - [`nsqd`]: the nsqd program — options, the V2 connection handler, the server, shutdown.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -17,6 +18,7 @@
 pub mod flags;
 pub mod http;
 pub mod logging;
+pub mod lookupd;
 pub mod nsqd;
 pub mod proto;
 pub mod reactor;

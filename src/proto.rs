@@ -18,6 +18,8 @@
 
 use std::fmt;
 
+pub mod v1;
+
 /// The four bytes a V2 client sends first: two spaces, `V`, `2`.
 pub const MAGIC_V2: &[u8; 4] = b"  V2";
 /// Frame type of a response (`OK`, `CLOSE_WAIT`, `_heartbeat_`, JSON).

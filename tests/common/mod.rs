@@ -47,29 +47,13 @@ impl Nsqd {
 
     /// Starts nsqd with an existing data dir.
     pub fn start_in(data: PathBuf, args: &[&str]) -> Nsqd {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_nsqd"))
-            .arg("--tcp-address=127.0.0.1:0")
-            .arg("--http-address=127.0.0.1:0")
-            .arg(format!("--data-path={}", data.display()))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn nsqd");
-        let log = Arc::new(Mutex::new(String::new()));
-        let mut stderr = child.stderr.take().expect("stderr");
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stderr.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-                sink.lock().unwrap().push_str(&text);
-            }
-        });
+        let mut full = vec![
+            "--tcp-address=127.0.0.1:0".to_string(),
+            "--http-address=127.0.0.1:0".to_string(),
+            format!("--data-path={}", data.display()),
+        ];
+        full.extend(args.iter().map(|a| a.to_string()));
+        let (child, log) = spawn_logged(env!("CARGO_BIN_EXE_nsqd"), &full);
         let mut nsqd = Nsqd {
             child,
             tcp: "127.0.0.1:0".parse().unwrap(),
@@ -77,26 +61,11 @@ impl Nsqd {
             data,
             log,
         };
-        nsqd.tcp = nsqd.wait_for_addr("TCP: listening on ");
+        nsqd.tcp = wait_for_addr(&mut nsqd.child, &nsqd.log, "TCP: listening on ");
         if !args.contains(&"--http-address=") {
-            nsqd.http = nsqd.wait_for_addr("HTTP: listening on ");
+            nsqd.http = wait_for_addr(&mut nsqd.child, &nsqd.log, "HTTP: listening on ");
         }
         nsqd
-    }
-
-    fn wait_for_addr(&mut self, marker: &str) -> SocketAddr {
-        let deadline = Instant::now() + WAIT;
-        while Instant::now() < deadline {
-            if let Some(rest) = self.log.lock().unwrap().split(marker).nth(1) {
-                let addr: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
-                return addr.parse().expect("listen address");
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("nsqd exited early ({status}): {}", self.log.lock().unwrap());
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        panic!("nsqd did not log '{marker}': {}", self.log.lock().unwrap());
     }
 
     /// A connected client that has sent the magic.
@@ -129,6 +98,113 @@ impl Nsqd {
     /// A copy of the log so far.
     pub fn log_text(&self) -> String {
         self.log.lock().unwrap().clone()
+    }
+}
+
+/// Spawns `bin` with `args`, its stderr collected into a shared string by a thread.
+pub fn spawn_logged(bin: &str, args: &[String]) -> (Child, Arc<Mutex<String>>) {
+    let mut child = Command::new(bin)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {bin}: {e}"));
+    let log = Arc::new(Mutex::new(String::new()));
+    let mut stderr = child.stderr.take().expect("stderr");
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stderr.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            sink.lock().unwrap().push_str(&text);
+        }
+    });
+    (child, log)
+}
+
+/// Waits until the log holds `marker` followed by an address, and returns it.
+pub fn wait_for_addr(child: &mut Child, log: &Arc<Mutex<String>>, marker: &str) -> SocketAddr {
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if let Some(rest) = log.lock().unwrap().split(marker).nth(1) {
+            let addr: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
+            return addr.parse().expect("listen address");
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("process exited early ({status}): {}", log.lock().unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("process did not log '{marker}': {}", log.lock().unwrap());
+}
+
+/// A running nsqlookupd process (killed on drop).
+pub struct Lookupd {
+    child: Child,
+    /// Its TCP address (nsqd registrations).
+    pub tcp: SocketAddr,
+    /// Its HTTP address.
+    pub http: SocketAddr,
+    /// Its stderr so far.
+    pub log: Arc<Mutex<String>>,
+}
+
+impl Lookupd {
+    /// Starts nsqlookupd on free loopback ports with the extra `args`.
+    pub fn start(args: &[&str]) -> Lookupd {
+        let mut full = vec![
+            "--tcp-address=127.0.0.1:0".to_string(),
+            "--http-address=127.0.0.1:0".to_string(),
+            "--broadcast-address=127.0.0.1".to_string(),
+        ];
+        full.extend(args.iter().map(|a| a.to_string()));
+        let (mut child, log) = spawn_logged(env!("CARGO_BIN_EXE_nsqlookupd"), &full);
+        let tcp = wait_for_addr(&mut child, &log, "TCP: listening on ");
+        let http = wait_for_addr(&mut child, &log, "HTTP: listening on ");
+        Lookupd {
+            child,
+            tcp,
+            http,
+            log,
+        }
+    }
+
+    /// Sends a signal (e.g. "TERM").
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Waits for exit and returns the code.
+    pub fn wait_exit(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("nsqlookupd did not exit");
+    }
+
+    /// A copy of the log so far.
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Lookupd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
