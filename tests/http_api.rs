@@ -262,6 +262,7 @@ impl std::ops::Index<&str> for J {
 // ---------------------------------------------------------------------------------
 // /stats helpers
 
+/// nsqd's keys, then nsq-rs's one addition (the lookupd peers).
 const TOP_KEYS: &[&str] = &[
     "version",
     "health",
@@ -269,6 +270,7 @@ const TOP_KEYS: &[&str] = &[
     "topics",
     "memory",
     "producers",
+    "lookupd_peers",
 ];
 const TOPIC_KEYS: &[&str] = &[
     "topic_name",
@@ -458,6 +460,7 @@ fn info_has_keys_in_order_and_the_real_ports() {
             "max_deflate_level",
             "topology_zone",
             "topology_region",
+            "lookupd_peers",
         ]
     );
     assert_eq!(j["version"].str(), "1.3.0");
@@ -934,7 +937,14 @@ fn stats_filters_and_nulls() {
         let s = stats(&n, q);
         assert_eq!(
             s.keys(),
-            ["version", "health", "start_time", "topics", "producers"],
+            [
+                "version",
+                "health",
+                "start_time",
+                "topics",
+                "producers",
+                "lookupd_peers"
+            ],
             "{q}"
         );
     }

@@ -1,1 +1,279 @@
-//! Placeholder: being written.
+//! nsqlookupd's options: every command-line flag Go nsqlookupd accepts and its
+//! default (NSQ-PROTOCOL.md §7.2).
+//!
+//! [`parse_args`] turns `argv[1..]` into a [`Command`]: run with [`Options`],
+//! print help, or print the version. A rejected command line comes back as the
+//! one-line message the binary prints to stderr before exiting with status 2.
+
+use std::time::Duration;
+
+use crate::flags::{self, FlagError, FlagKind, FlagSpec, Parsed};
+use crate::logging;
+use crate::nsqd::node_id;
+
+/// Settings for one nsqlookupd process; `Default` gives Go nsqlookupd's defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// `<addr>:<port>` to listen on for nsqd registrations (V1 TCP).
+    pub tcp_address: String,
+    /// `<addr>:<port>` to listen on for HTTP clients.
+    pub http_address: String,
+    /// Address of this lookupd, returned in IDENTIFY replies (defaults to the OS hostname).
+    pub broadcast_address: String,
+    /// How long a producer stays active after its last IDENTIFY or PING.
+    pub inactive_producer_timeout: Duration,
+    /// How long a tombstone hides a producer for a topic.
+    pub tombstone_lifetime: Duration,
+    /// Log verbosity, lower-case: debug, info, warn, error or fatal.
+    pub log_level: String,
+    /// Text printed before every log line, e.g. `"[nsqlookupd] "`.
+    pub log_prefix: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            tcp_address: "0.0.0.0:4160".to_string(),
+            http_address: "0.0.0.0:4161".to_string(),
+            broadcast_address: node_id::hostname(),
+            inactive_producer_timeout: Duration::from_secs(300),
+            tombstone_lifetime: Duration::from_secs(45),
+            log_level: "info".to_string(),
+            log_prefix: "[nsqlookupd] ".to_string(),
+        }
+    }
+}
+
+/// What the command line asks nsqlookupd to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Start nsqlookupd with these options.
+    Run(Box<Options>),
+    /// Print this help text (to stderr, like Go) and exit 0.
+    Help(String),
+    /// Print the version and exit 0.
+    Version,
+}
+
+/// Parses nsqlookupd's command line. `args` excludes the program name (`argv[1..]`).
+///
+/// Flags follow Go's syntax (see [`crate::flags`]); leftover positional arguments
+/// are rejected, as in nsqd.
+pub fn parse_args(args: &[String]) -> Result<Command, String> {
+    let defaults = Options::default();
+    let specs = flag_specs(&defaults);
+    let parsed = match flags::parse(&specs, args) {
+        Ok(parsed) => parsed,
+        Err(FlagError::Help) => return Ok(Command::Help(flags::usage("nsqlookupd", &specs))),
+        Err(e) => return Err(e.to_string()),
+    };
+    if let Some(extra) = parsed.args().first() {
+        return Err(format!(
+            "unexpected argument {extra:?} (flags come as -name=value)"
+        ));
+    }
+    if parsed.get_bool("version").map_err(|e| e.to_string())? {
+        return Ok(Command::Version);
+    }
+    if !parsed
+        .get_string("config")
+        .map_err(|e| e.to_string())?
+        .is_empty()
+    {
+        return Err("--config is not supported yet; pass flags".to_string());
+    }
+    options_from(&parsed).map(|opts| Command::Run(Box::new(opts)))
+}
+
+fn flag_specs(d: &Options) -> Vec<FlagSpec> {
+    use FlagKind as K;
+    let dur = flags::format_duration;
+    vec![
+        FlagSpec::new("config", K::String, "", "path to config file"),
+        FlagSpec::new("version", K::Bool, false, "print version string"),
+        FlagSpec::new(
+            "log-level",
+            K::String,
+            &d.log_level,
+            "set log verbosity: debug, info, warn, error, or fatal",
+        ),
+        FlagSpec::new("log-prefix", K::String, &d.log_prefix, "log message prefix"),
+        FlagSpec::new(
+            "verbose",
+            K::Bool,
+            false,
+            "[deprecated] has no effect, use --log-level",
+        ),
+        FlagSpec::new(
+            "tcp-address",
+            K::String,
+            &d.tcp_address,
+            "<addr>:<port> to listen on for TCP clients",
+        ),
+        FlagSpec::new(
+            "http-address",
+            K::String,
+            &d.http_address,
+            "<addr>:<port> to listen on for HTTP clients",
+        ),
+        FlagSpec::new(
+            "broadcast-address",
+            K::String,
+            &d.broadcast_address,
+            "address of this lookupd node, (default to the OS hostname)",
+        ),
+        FlagSpec::new(
+            "inactive-producer-timeout",
+            K::Duration,
+            dur(d.inactive_producer_timeout),
+            "duration of time a producer will remain in the active list since its last ping",
+        ),
+        FlagSpec::new(
+            "tombstone-lifetime",
+            K::Duration,
+            dur(d.tombstone_lifetime),
+            "duration of time a producer will remain tombstoned if registration remains",
+        ),
+    ]
+}
+
+/// Reads every flag into typed options.
+fn options_from(p: &Parsed) -> Result<Options, String> {
+    let s = |name: &str| p.get_string(name).map_err(|e| e.to_string());
+    let d = |name: &str| p.get_duration(name).map_err(|e| e.to_string());
+    // The deprecated flag is accepted and ignored, but must still be well-formed.
+    p.get_bool("verbose").map_err(|e| e.to_string())?;
+    Ok(Options {
+        tcp_address: s("tcp-address")?,
+        http_address: s("http-address")?,
+        broadcast_address: s("broadcast-address")?,
+        inactive_producer_timeout: d("inactive-producer-timeout")?,
+        tombstone_lifetime: d("tombstone-lifetime")?,
+        log_level: log_level(&s("log-level")?)?,
+        log_prefix: s("log-prefix")?,
+    })
+}
+
+fn log_level(value: &str) -> Result<String, String> {
+    match logging::parse_level(value) {
+        Some(_) => Ok(value.to_ascii_lowercase()),
+        None => Err(FlagError::invalid_value(
+            "log-level",
+            value,
+            format!("invalid log-level '{value}'"),
+        )
+        .to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Command, String> {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        parse_args(&args)
+    }
+
+    fn run(args: &[&str]) -> Options {
+        match parse(args) {
+            Ok(Command::Run(opts)) => *opts,
+            other => panic!("expected Run, got {other:?}"),
+        }
+    }
+
+    fn err(args: &[&str]) -> String {
+        match parse(args) {
+            Err(e) => e,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn no_flags_gives_go_defaults() {
+        let opts = run(&[]);
+        assert_eq!(opts, Options::default());
+        assert_eq!(opts.tcp_address, "0.0.0.0:4160");
+        assert_eq!(opts.http_address, "0.0.0.0:4161");
+        assert_eq!(opts.broadcast_address, node_id::hostname());
+        assert_eq!(opts.inactive_producer_timeout, Duration::from_secs(300));
+        assert_eq!(opts.tombstone_lifetime, Duration::from_secs(45));
+        assert_eq!(opts.log_level, "info");
+        assert_eq!(opts.log_prefix, "[nsqlookupd] ");
+    }
+
+    #[test]
+    fn flags_set_fields() {
+        let opts = run(&[
+            "--tcp-address=127.0.0.1:5160",
+            "-http-address",
+            "127.0.0.1:5161",
+            "--broadcast-address=lookupd.example",
+            "--inactive-producer-timeout=1m30s",
+            "-tombstone-lifetime=1s",
+            "--log-level=WARN",
+            "--log-prefix=",
+            "--verbose",
+        ]);
+        assert_eq!(opts.tcp_address, "127.0.0.1:5160");
+        assert_eq!(opts.http_address, "127.0.0.1:5161");
+        assert_eq!(opts.broadcast_address, "lookupd.example");
+        assert_eq!(opts.inactive_producer_timeout, Duration::from_secs(90));
+        assert_eq!(opts.tombstone_lifetime, Duration::from_secs(1));
+        assert_eq!(opts.log_level, "warn");
+        assert_eq!(opts.log_prefix, "");
+    }
+
+    #[test]
+    fn help_and_version() {
+        for help in ["-h", "-help", "--help"] {
+            let Ok(Command::Help(text)) = parse(&[help]) else {
+                panic!("no help for {help}")
+            };
+            assert!(text.starts_with("Usage of nsqlookupd:\n"), "{text}");
+            assert!(text.contains("(default 5m0s)"), "{text}");
+            assert!(text.contains("(default 45s)"), "{text}");
+            assert!(text.contains("(default \"0.0.0.0:4160\")"), "{text}");
+            for spec in flag_specs(&Options::default()) {
+                assert!(
+                    text.contains(&format!("  -{}", spec.name)),
+                    "help lacks {}",
+                    spec.name
+                );
+            }
+        }
+        assert_eq!(parse(&["--version"]), Ok(Command::Version));
+        assert_eq!(parse(&["-version", "--config=x"]), Ok(Command::Version));
+    }
+
+    #[test]
+    fn go_style_errors() {
+        assert_eq!(err(&["--nope"]), "flag provided but not defined: -nope");
+        assert_eq!(
+            err(&["--tcp-address"]),
+            "flag needs an argument: -tcp-address"
+        );
+        assert_eq!(
+            err(&["--tombstone-lifetime=45"]),
+            "invalid value \"45\" for flag -tombstone-lifetime: parse error"
+        );
+        assert_eq!(
+            err(&["--verbose=maybe"]),
+            "invalid boolean value \"maybe\" for -verbose: parse error"
+        );
+        assert_eq!(
+            err(&["--config=nsqlookupd.toml"]),
+            "--config is not supported yet; pass flags"
+        );
+        assert_eq!(
+            err(&["--log-level=loud"]),
+            "invalid value \"loud\" for flag -log-level: invalid log-level 'loud'"
+        );
+        assert!(err(&["--verbose", "false"]).contains("unexpected argument \"false\""));
+        // nsqd-only flags are not nsqlookupd's.
+        assert_eq!(
+            err(&["--node-id=1"]),
+            "flag provided but not defined: -node-id"
+        );
+    }
+}

@@ -4,6 +4,7 @@
 //! [`HttpContext`]; a publish wakes the reactor so TCP consumers get it at once.
 
 use super::config_api::{self, ConfigValue, PutError};
+use super::lookup_peers::LookupPeers;
 use super::metrics;
 use super::options::Options;
 use super::stats::{self, NodeInfo, StatsQuery};
@@ -33,6 +34,8 @@ pub struct HttpContext {
     pub hostname: String,
     /// Message and body limits.
     pub limits: Limits,
+    /// The nsqlookupd peers (`PUT /config/nsqlookupd_tcp_addresses` changes them).
+    pub lookup: Arc<LookupPeers>,
 }
 
 /// The `X-NSQ-Content-Type` header of every V1 response.
@@ -127,6 +130,14 @@ struct Info<'a> {
     max_deflate_level: u8,
     topology_zone: &'a str,
     topology_region: &'a str,
+    /// Beyond Go's /info: the configured lookupd peers and whether each is connected.
+    lookupd_peers: Vec<PeerJson>,
+}
+
+#[derive(serde::Serialize)]
+struct PeerJson {
+    address: String,
+    connected: bool,
 }
 
 fn info(ctx: &HttpContext) -> Response {
@@ -144,6 +155,15 @@ fn info(ctx: &HttpContext) -> Response {
         max_deflate_level: o.max_deflate_level,
         topology_zone: "",
         topology_region: "",
+        lookupd_peers: ctx
+            .lookup
+            .status()
+            .into_iter()
+            .map(|p| PeerJson {
+                address: p.address,
+                connected: p.connected,
+            })
+            .collect(),
     };
     match serde_json::to_string(&info) {
         Ok(body) => v1(Response::json(200, body)),
@@ -243,7 +263,13 @@ fn stats_route(ctx: &HttpContext, req: &Request) -> Response {
         Err(BadQuery) => return err(400, "INVALID_REQUEST"),
     };
     let query = StatsQuery::from_pairs(&pairs);
-    let snapshot = stats::collect(&mut lock(&ctx.registry), &query, &ctx.node, Instant::now());
+    let mut snapshot = stats::collect(&mut lock(&ctx.registry), &query, &ctx.node, Instant::now());
+    snapshot.lookupd_peers = ctx
+        .lookup
+        .status()
+        .into_iter()
+        .map(|p| (p.address, p.connected))
+        .collect();
     if query.json {
         v1(Response::json(200, stats::to_json(&snapshot)))
     } else {
@@ -391,6 +417,12 @@ fn config_put(ctx: &HttpContext, req: &Request) -> Response {
     let mut o = ctx.options.write().unwrap_or_else(|p| p.into_inner());
     match config_api::put(&mut o, name, &req.body) {
         Ok(()) => {
+            if name == "nsqlookupd_tcp_addresses" {
+                let addresses = o.lookupd_tcp_addresses.clone();
+                drop(o);
+                ctx.lookup.set_addresses(&addresses);
+                return config_response(config_api::get(&options(ctx), name));
+            }
             if name == "log_level" {
                 if let Some(level) = crate::logging::parse_level(&o.log_level) {
                     log::set_max_level(level);

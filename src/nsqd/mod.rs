@@ -4,6 +4,7 @@
 pub mod config_api;
 pub mod http_api;
 pub mod identify;
+pub mod lookup_peers;
 pub mod metrics;
 pub mod node_id;
 pub mod options;

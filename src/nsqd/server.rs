@@ -4,6 +4,7 @@
 
 use super::http_api::{self, HttpContext};
 use super::identify::IdentifyLimits;
+use super::lookup_peers::{self, LookupPeers};
 use super::options::Options;
 use super::stats::NodeInfo;
 use super::statsd::{self, StatsdOptions};
@@ -30,6 +31,8 @@ pub struct Server {
     pub registry: SharedRegistry,
     /// The options, as changed at runtime by `PUT /config`.
     pub options: Arc<RwLock<Options>>,
+    /// The nsqlookupd peers.
+    pub lookup: Arc<LookupPeers>,
 }
 
 /// Resolves `host:port` to the first address it names.
@@ -93,6 +96,30 @@ impl Server {
             .spawn(move || reactor.run(&mut handler))?;
         log::info!("TCP: listening on {tcp_addr}");
         let options = Arc::new(RwLock::new(opts.clone()));
+        // Bind HTTP before the lookupd peers start: they announce its port.
+        let http_listener = if opts.http_address.is_empty() {
+            None
+        } else {
+            Some(std::net::TcpListener::bind(resolve(&opts.http_address)?)?)
+        };
+        let http_port = match &http_listener {
+            Some(l) => l.local_addr()?.port(),
+            None => 0,
+        };
+        let hostname = super::node_id::hostname();
+        let identity = lookup_peers::Identity {
+            broadcast_address: opts.broadcast_address.clone(),
+            hostname: hostname.clone(),
+            tcp_port: match opts.broadcast_tcp_port {
+                0 => tcp_addr.port(),
+                port => port,
+            },
+            http_port: match opts.broadcast_http_port {
+                0 => http_port,
+                port => port,
+            },
+        };
+        let lookup = LookupPeers::start(registry.clone(), identity, &opts.lookupd_tcp_addresses);
         let mut server = Server {
             tcp_addr,
             http: None,
@@ -102,12 +129,9 @@ impl Server {
             stop: Arc::new(AtomicBool::new(false)),
             registry: registry.clone(),
             options: options.clone(),
+            lookup: lookup.clone(),
         };
-        if !opts.http_address.is_empty() {
-            let addr = resolve(&opts.http_address)?;
-            // Bind first to learn the port /info reports, then hand the router over.
-            let listener = std::net::TcpListener::bind(addr)?;
-            let http_port = listener.local_addr()?.port();
+        if let Some(listener) = http_listener {
             let ctx = Arc::new(HttpContext {
                 registry: registry.clone(),
                 wakeup,
@@ -115,8 +139,9 @@ impl Server {
                 node: node.clone(),
                 tcp_port: tcp_addr.port(),
                 http_port,
-                hostname: super::node_id::hostname(),
+                hostname,
                 limits,
+                lookup,
             });
             let router = Arc::new(http_api::router(ctx));
             let config = crate::http::Config {
@@ -176,6 +201,7 @@ impl Server {
         if let Some(statsd) = self.statsd.take() {
             let _ = statsd.join();
         }
+        self.lookup.stop();
         self.wakeup.stop();
         match self.reactor.take().map(JoinHandle::join) {
             Some(Ok(result)) => result,

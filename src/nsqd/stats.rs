@@ -267,6 +267,8 @@ pub struct Snapshot {
     pub include_mem: bool,
     /// Memory numbers; when `None` and `include_mem`, they are read while rendering.
     pub memory: Option<MemStats>,
+    /// Beyond Go's /stats: each configured nsqlookupd and whether it is connected.
+    pub lookupd_peers: Vec<(String, bool)>,
 }
 
 impl Snapshot {
@@ -493,6 +495,7 @@ pub fn collect(
         producers: None,
         include_mem: query.include_mem,
         memory: None,
+        lookupd_peers: Vec::new(),
     };
     if let Some(t) = &query.topic {
         if !registry.topics.contains_key(t) {
@@ -716,6 +719,18 @@ pub fn to_json(snapshot: &Snapshot) -> String {
         snapshot.producers.as_deref(),
         push_client,
     );
+    let peers = o.key("lookupd_peers");
+    peers.push('[');
+    for (i, (address, connected)) in snapshot.lookupd_peers.iter().enumerate() {
+        if i > 0 {
+            peers.push(',');
+        }
+        let mut p = Obj::new(peers);
+        p.str("address", address);
+        p.bool("connected", *connected);
+        p.end();
+    }
+    peers.push(']');
     o.end();
     out
 }
@@ -1076,7 +1091,8 @@ pub(crate) mod tests {
                 "start_time",
                 "topics",
                 "memory",
-                "producers"
+                "producers",
+                "lookupd_peers"
             ]
         );
         assert_eq!(

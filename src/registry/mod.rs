@@ -111,8 +111,25 @@ pub enum NotFound {
     Channel,
 }
 
+/// A topic or channel that came or went, for the lookupd peers (REGISTER/UNREGISTER).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// `REGISTER topic [channel]`.
+    Registered(String, Option<String>),
+    /// `UNREGISTER topic [channel]`.
+    Unregistered(String, Option<String>),
+}
+
+/// Told of every [`Change`], with the registry lock held: it must only queue.
+pub type Listener = std::sync::Arc<dyn Fn(&Change) + Send + Sync>;
+
+fn tell(listener: &Option<Listener>, change: Change) {
+    if let Some(listener) = listener {
+        listener(&change);
+    }
+}
+
 /// All of nsqd's topics, channels and clients.
-#[derive(Debug)]
 pub struct Registry {
     config: Config,
     /// Topics by name.
@@ -124,6 +141,16 @@ pub struct Registry {
     rng: u64,
     /// Clients whose channel or topic was deleted: the reactor disconnects them.
     kicked: Vec<ClientId>,
+    listener: Option<Listener>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("topics", &self.topics.len())
+            .field("clients", &self.clients.len())
+            .finish()
+    }
 }
 
 impl Registry {
@@ -136,8 +163,29 @@ impl Registry {
             dirty: Vec::new(),
             next_deadline: None,
             kicked: Vec::new(),
+            listener: None,
             rng: 0x9e37_79b9_7f4a_7c15 ^ message::unix_nanos() as u64,
         }
+    }
+
+    /// Sets who hears of topics and channels coming and going.
+    pub fn set_listener(&mut self, listener: Listener) {
+        self.listener = Some(listener);
+    }
+
+    /// Every registration as nsqd announces it to a lookupd on connect: each channel
+    /// as `(topic, Some(channel))`, and a topic with no channel as `(topic, None)`.
+    pub fn registrations(&self) -> Vec<(String, Option<String>)> {
+        let mut out = Vec::new();
+        for (name, topic) in &self.topics {
+            if topic.channels.is_empty() {
+                out.push((name.clone(), None));
+            }
+            for channel in topic.channels.keys() {
+                out.push((name.clone(), Some(channel.clone())));
+            }
+        }
+        out
     }
 
     /// The registry's options.
@@ -162,16 +210,20 @@ impl Registry {
 
     /// The topic `name`, created if missing. The name must be valid.
     pub fn topic(&mut self, name: &str) -> &mut Topic {
-        get_or_create(&mut self.topics, name, self.config.node_id)
+        get_or_create(&mut self.topics, name, self.config.node_id, &self.listener)
     }
 
     /// Creates channel `channel` of `topic` (both created if missing); a topic that
     /// starts flowing hands its held messages to the channel.
     pub fn channel(&mut self, topic: &str, channel: &str, now: Instant) -> &mut Channel {
         let mem = self.config.mem_queue_size;
-        let t = get_or_create(&mut self.topics, topic, self.config.node_id);
+        let t = get_or_create(&mut self.topics, topic, self.config.node_id, &self.listener);
         if !t.channels.contains_key(channel) {
             log::info!("TOPIC({topic}): new channel({channel})");
+            tell(
+                &self.listener,
+                Change::Registered(topic.into(), Some(channel.into())),
+            );
             let mut ch = Channel::new(channel);
             if !self.config.e2e_percentiles.is_empty() {
                 ch.e2e = Some(latency::LatencyWindow::new(self.config.e2e_window, now));
@@ -194,7 +246,7 @@ impl Registry {
         now: Instant,
     ) {
         let mem = self.config.mem_queue_size;
-        let t = get_or_create(&mut self.topics, topic, self.config.node_id);
+        let t = get_or_create(&mut self.topics, topic, self.config.node_id, &self.listener);
         t.publish(bodies, defer_ms, now, mem);
         if t.flowing() {
             Self::mark_dirty(&mut self.dirty, t);
@@ -339,11 +391,16 @@ impl Registry {
             if channel.ephemeral && channel.consumers.is_empty() {
                 log::info!("CHANNEL({t}:{c}): ephemeral, last client left: deleting");
                 topic.channels.remove(&c);
+                tell(
+                    &self.listener,
+                    Change::Unregistered(t.clone(), Some(c.clone())),
+                );
             }
         }
         if topic.ephemeral && topic.channels.is_empty() {
             log::info!("TOPIC({t}): ephemeral, last channel gone: deleting");
             self.topics.remove(&t);
+            tell(&self.listener, Change::Unregistered(t.clone(), None));
         }
     }
 
@@ -412,10 +469,15 @@ impl Registry {
         let t = self.topics.get_mut(topic).ok_or(NotFound::Topic)?;
         let ch = t.channels.remove(channel).ok_or(NotFound::Channel)?;
         log::info!("CHANNEL({topic}:{channel}): deleting");
+        tell(
+            &self.listener,
+            Change::Unregistered(topic.into(), Some(channel.into())),
+        );
         self.kicked.extend(ch.consumers.iter().map(|c| c.client));
         if t.ephemeral && t.channels.is_empty() {
             log::info!("TOPIC({topic}): ephemeral, last channel deleted: deleting");
             self.topics.remove(topic);
+            tell(&self.listener, Change::Unregistered(topic.into(), None));
         }
         Ok(())
     }
@@ -424,7 +486,12 @@ impl Registry {
     pub fn delete_topic(&mut self, topic: &str) -> Result<(), NotFound> {
         let t = self.topics.remove(topic).ok_or(NotFound::Topic)?;
         log::info!("TOPIC({topic}): deleting");
-        for ch in t.channels.values() {
+        tell(&self.listener, Change::Unregistered(topic.into(), None));
+        for (name, ch) in &t.channels {
+            tell(
+                &self.listener,
+                Change::Unregistered(topic.into(), Some(name.clone())),
+            );
             self.kicked.extend(ch.consumers.iter().map(|c| c.client));
         }
         Ok(())
@@ -495,9 +562,11 @@ fn get_or_create<'a>(
     topics: &'a mut BTreeMap<String, Topic>,
     name: &str,
     node_id: u16,
+    listener: &Option<Listener>,
 ) -> &'a mut Topic {
     if !topics.contains_key(name) {
         log::info!("TOPIC({name}): created");
+        tell(listener, Change::Registered(name.into(), None));
     }
     topics
         .entry(name.to_string())
