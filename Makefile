@@ -13,10 +13,10 @@ build:
 release:
 	$(CARGO) build --release --bins
 
-## run: nsqd on 0.0.0.0:4150 (TCP) and :4151 (HTTP) with ./data; Ctrl-C stops it cleanly.
+## run: nsqlookupd on :4160/:4161 and nsqd on :4150/:4151 registered with it, data in
+## ./data; Ctrl-C stops both cleanly.
 run: build
-	mkdir -p $(DATA)
-	./target/debug/nsqd --data-path=$(DATA)
+	DATA=$(DATA) bash scripts/run.sh
 
 ## test: formatting, clippy with warnings as errors, then every unit and black-box test.
 test: venv lint

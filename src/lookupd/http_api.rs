@@ -1,1 +1,666 @@
-//! Placeholder: being written.
+//! nsqlookupd's HTTP API (NSQ-PROTOCOL.md §5): every route with nsqlookupd's status
+//! codes, messages and JSON shapes, and the `X-NSQ-Content-Type: nsq; version=1.0`
+//! header go-nsq keys on. Handlers are plain functions over an [`HttpContext`] and the
+//! registration [`Db`]; activity and tombstones are judged at request time.
+
+use super::db::{Db, PeerInfo, Registration, Tombstone};
+use crate::http::{BadQuery, Request, Response, Router};
+use crate::proto;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// What the HTTP handlers share.
+pub struct HttpContext {
+    /// The registration database, shared with the V1 TCP handler.
+    pub db: Arc<Mutex<Db>>,
+    /// A producer silent for longer than this is left out of `/lookup` and `/nodes`.
+    pub inactive_producer_timeout: Duration,
+    /// How long `/topic/tombstone` hides a producer for a topic.
+    pub tombstone_lifetime: Duration,
+}
+
+/// The `X-NSQ-Content-Type` header of every V1 response.
+pub const V1_HEADER: (&str, &str) = ("X-NSQ-Content-Type", "nsq; version=1.0");
+
+/// Go's zero `time.Time` in Unix nanoseconds, which `/debug` prints for a producer
+/// that was never tombstoned.
+pub const GO_ZERO_TIME_UNIX_NS: i64 = -6_795_364_578_871_345_152;
+
+/// Adds the V1 header.
+pub fn v1(resp: Response) -> Response {
+    resp.header(V1_HEADER.0, V1_HEADER.1)
+}
+
+fn err(status: u16, message: &str) -> Response {
+    v1(Response::error(status, message))
+}
+
+fn ok_empty() -> Response {
+    v1(Response::new(200, ""))
+}
+
+fn ok_json(value: &impl Serialize) -> Response {
+    match serde_json::to_string(value) {
+        Ok(body) => v1(Response::json(200, body)),
+        Err(_) => err(500, "INTERNAL_ERROR"),
+    }
+}
+
+fn lock(db: &Mutex<Db>) -> MutexGuard<'_, Db> {
+    db.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn unix_nanos() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+/// Builds the router of every nsqlookupd route.
+pub fn router(ctx: Arc<HttpContext>) -> Router {
+    let mut r = Router::new();
+    r.decorate_errors(v1);
+    r.add("GET", "/ping", |_| Response::text(200, "OK"));
+    r.add("GET", "/info", |_| {
+        ok_json(&serde_json::json!({ "version": crate::NSQ_VERSION }))
+    });
+    type Route = fn(&HttpContext, &Request) -> Response;
+    let routes: [(&'static str, &'static str, Route); 10] = [
+        ("GET", "/debug", debug),
+        ("GET", "/lookup", lookup),
+        ("GET", "/topics", topics),
+        ("GET", "/channels", channels),
+        ("GET", "/nodes", nodes),
+        ("POST", "/topic/create", topic_create),
+        ("POST", "/topic/delete", topic_delete),
+        ("POST", "/channel/create", channel_create),
+        ("POST", "/channel/delete", channel_delete),
+        ("POST", "/topic/tombstone", topic_tombstone),
+    ];
+    for (method, path, route) in routes {
+        let c = ctx.clone();
+        r.add(method, path, move |req| route(&c, req));
+    }
+    r
+}
+
+/// The decoded query, or 400 `INVALID_REQUEST`.
+fn params(req: &Request) -> Result<Vec<(String, String)>, Response> {
+    req.query_pairs()
+        .map_err(|BadQuery| err(400, "INVALID_REQUEST"))
+}
+
+/// The first value of `key`, or `missing` (400) when absent.
+fn required<'a>(
+    pairs: &'a [(String, String)],
+    key: &str,
+    missing: &str,
+) -> Result<&'a str, Response> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .ok_or_else(|| err(400, missing))
+}
+
+/// `topic` and `channel`, both present and valid (Go's `GetTopicChannelArgs`).
+fn topic_channel(req: &Request) -> Result<(String, String), Response> {
+    let pairs = params(req)?;
+    let topic = required(&pairs, "topic", "MISSING_ARG_TOPIC")?;
+    if !proto::is_valid_name(topic.as_bytes()) {
+        return Err(err(400, "INVALID_ARG_TOPIC"));
+    }
+    let channel = required(&pairs, "channel", "MISSING_ARG_CHANNEL")?;
+    if !proto::is_valid_name(channel.as_bytes()) {
+        return Err(err(400, "INVALID_ARG_CHANNEL"));
+    }
+    Ok((topic.to_string(), channel.to_string()))
+}
+
+/// Runs `f` on the request's `topic` or answers the parameter error.
+fn with_topic(req: &Request, f: impl FnOnce(&str) -> Response) -> Response {
+    match params(req).and_then(|p| required(&p, "topic", "MISSING_ARG_TOPIC").map(str::to_string)) {
+        Ok(topic) => f(&topic),
+        Err(resp) => resp,
+    }
+}
+
+#[derive(Serialize)]
+struct Topics {
+    topics: Vec<String>,
+}
+
+fn topics(ctx: &HttpContext, _req: &Request) -> Response {
+    let topics = lock(&ctx.db).topics();
+    ok_json(&Topics { topics })
+}
+
+#[derive(Serialize)]
+struct Channels {
+    channels: Vec<String>,
+}
+
+fn channels(ctx: &HttpContext, req: &Request) -> Response {
+    with_topic(req, |topic| {
+        let channels = lock(&ctx.db).channels(topic);
+        ok_json(&Channels { channels })
+    })
+}
+
+#[derive(Serialize)]
+struct Lookup {
+    channels: Vec<String>,
+    producers: Vec<super::db::PeerView>,
+}
+
+fn lookup(ctx: &HttpContext, req: &Request) -> Response {
+    with_topic(req, |topic| {
+        let found = lock(&ctx.db).lookup(
+            topic,
+            Instant::now(),
+            ctx.inactive_producer_timeout,
+            ctx.tombstone_lifetime,
+        );
+        match found {
+            Some((channels, producers)) => ok_json(&Lookup {
+                channels,
+                producers: producers.iter().map(PeerInfo::view).collect(),
+            }),
+            None => err(404, "TOPIC_NOT_FOUND"),
+        }
+    })
+}
+
+/// A `/nodes` entry, keys in nsqlookupd's order.
+#[derive(Serialize)]
+struct NodeView {
+    remote_address: String,
+    hostname: String,
+    broadcast_address: String,
+    tcp_port: u16,
+    http_port: u16,
+    version: String,
+    topology_zone: String,
+    topology_region: String,
+    tombstones: Vec<bool>,
+    topics: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Nodes {
+    producers: Vec<NodeView>,
+}
+
+fn nodes(ctx: &HttpContext, _req: &Request) -> Response {
+    let nodes = lock(&ctx.db).nodes(
+        Instant::now(),
+        ctx.inactive_producer_timeout,
+        ctx.tombstone_lifetime,
+    );
+    let producers = nodes
+        .into_iter()
+        .map(|n| NodeView {
+            remote_address: n.peer.remote_address,
+            hostname: n.peer.hostname,
+            broadcast_address: n.peer.broadcast_address,
+            tcp_port: n.peer.tcp_port,
+            http_port: n.peer.http_port,
+            version: n.peer.version,
+            topology_zone: n.peer.topology_zone,
+            topology_region: n.peer.topology_region,
+            tombstones: n.tombstones,
+            topics: n.topics,
+        })
+        .collect();
+    ok_json(&Nodes { producers })
+}
+
+/// A `/debug` producer entry; Go prints a map, so keys are sorted.
+#[derive(Serialize)]
+struct DebugProducer {
+    broadcast_address: String,
+    hostname: String,
+    http_port: u16,
+    id: String,
+    last_update: i64,
+    tcp_port: u16,
+    tombstoned: bool,
+    tombstoned_at: i64,
+    topology_region: String,
+    topology_zone: String,
+    version: String,
+}
+
+fn debug_key(key: &Registration) -> String {
+    match key {
+        Registration::Client => "client::".to_string(),
+        Registration::Topic(t) => format!("topic:{t}:"),
+        Registration::Channel(t, c) => format!("channel:{t}:{c}"),
+    }
+}
+
+fn debug_producer((peer, tombstone): (PeerInfo, Tombstone)) -> DebugProducer {
+    DebugProducer {
+        broadcast_address: peer.broadcast_address,
+        hostname: peer.hostname,
+        http_port: peer.http_port,
+        id: peer.id,
+        last_update: peer.last_update_unix_ns,
+        tcp_port: peer.tcp_port,
+        tombstoned: tombstone.at.is_some(),
+        tombstoned_at: match tombstone.at {
+            Some(_) => tombstone.at_unix_ns,
+            None => GO_ZERO_TIME_UNIX_NS,
+        },
+        topology_region: peer.topology_region,
+        topology_zone: peer.topology_zone,
+        version: peer.version,
+    }
+}
+
+fn debug(ctx: &HttpContext, _req: &Request) -> Response {
+    let dump = lock(&ctx.db).dump();
+    let data: BTreeMap<String, Vec<DebugProducer>> = dump
+        .into_iter()
+        .map(|(key, producers)| {
+            let list = producers.into_iter().map(debug_producer).collect();
+            (debug_key(&key), list)
+        })
+        .collect();
+    ok_json(&data)
+}
+
+fn topic_create(ctx: &HttpContext, req: &Request) -> Response {
+    with_topic(req, |topic| {
+        if !proto::is_valid_name(topic.as_bytes()) {
+            return err(400, "INVALID_ARG_TOPIC");
+        }
+        log::info!("DB: adding topic({topic})");
+        lock(&ctx.db).add_key(topic, None);
+        ok_empty()
+    })
+}
+
+fn topic_delete(ctx: &HttpContext, req: &Request) -> Response {
+    with_topic(req, |topic| {
+        log::info!("DB: removing topic({topic}) and its channels");
+        lock(&ctx.db).delete_topic(topic);
+        ok_empty()
+    })
+}
+
+fn channel_create(ctx: &HttpContext, req: &Request) -> Response {
+    match topic_channel(req) {
+        Ok((topic, channel)) => {
+            log::info!("DB: adding channel({channel}) in topic({topic})");
+            lock(&ctx.db).add_key(&topic, Some(&channel));
+            ok_empty()
+        }
+        Err(resp) => resp,
+    }
+}
+
+fn channel_delete(ctx: &HttpContext, req: &Request) -> Response {
+    match topic_channel(req) {
+        Ok((topic, channel)) => {
+            if !lock(&ctx.db).delete_channel(&topic, &channel) {
+                return err(404, "CHANNEL_NOT_FOUND");
+            }
+            log::info!("DB: removing channel({channel}) from topic({topic})");
+            ok_empty()
+        }
+        Err(resp) => resp,
+    }
+}
+
+fn topic_tombstone(ctx: &HttpContext, req: &Request) -> Response {
+    let pairs = match params(req) {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    let args = required(&pairs, "topic", "MISSING_ARG_TOPIC")
+        .and_then(|t| Ok((t, required(&pairs, "node", "MISSING_ARG_NODE")?)));
+    match args {
+        Ok((topic, node)) => {
+            log::info!("DB: setting tombstone for producer@{node} of topic({topic})");
+            lock(&ctx.db).tombstone(topic, node, Instant::now(), unix_nanos());
+            ok_empty()
+        }
+        Err(resp) => resp,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    fn ctx_with(timeout: Duration, lifetime: Duration) -> (Router, Arc<Mutex<Db>>) {
+        let db = Arc::new(Mutex::new(Db::new()));
+        let ctx = Arc::new(HttpContext {
+            db: db.clone(),
+            inactive_producer_timeout: timeout,
+            tombstone_lifetime: lifetime,
+        });
+        (router(ctx), db)
+    }
+
+    fn ctx() -> (Router, Arc<Mutex<Db>>) {
+        ctx_with(HOUR, HOUR)
+    }
+
+    fn peer(id: &str, http_port: u16) -> PeerInfo {
+        PeerInfo {
+            id: id.into(),
+            remote_address: id.into(),
+            hostname: "h".into(),
+            broadcast_address: "127.0.0.1".into(),
+            tcp_port: http_port - 1,
+            http_port,
+            version: "1.3.0".into(),
+            topology_zone: String::new(),
+            topology_region: String::new(),
+            last_update: Instant::now(),
+            last_update_unix_ns: 1_700_000_000_000_000_000,
+        }
+    }
+
+    fn call(r: &Router, method: &str, target: &str) -> Response {
+        r.handle(&Request::new(method, target, b""))
+    }
+
+    fn json_of(resp: &Response) -> Value {
+        serde_json::from_slice(&resp.body).expect("JSON body")
+    }
+
+    fn body(resp: &Response) -> String {
+        String::from_utf8_lossy(&resp.body).into_owned()
+    }
+
+    fn assert_err(resp: Response, status: u16, message: &str) {
+        assert_eq!(resp.status, status, "{}", body(&resp));
+        assert_eq!(body(&resp), format!("{{\"message\":\"{message}\"}}"));
+        assert_eq!(resp.get_header("X-NSQ-Content-Type"), Some(V1_HEADER.1));
+        assert_eq!(resp.get_header("Content-Type"), Some(crate::http::JSON));
+    }
+
+    fn assert_empty_ok(resp: Response) {
+        assert_eq!(resp.status, 200, "{}", body(&resp));
+        assert!(resp.body.is_empty());
+        assert_eq!(resp.get_header("Content-Type"), None);
+        assert_eq!(resp.get_header("X-NSQ-Content-Type"), Some(V1_HEADER.1));
+    }
+
+    #[test]
+    fn ping_info_and_router_errors() {
+        let (r, _) = ctx();
+        let ping = call(&r, "GET", "/ping");
+        assert_eq!((ping.status, body(&ping)), (200, "OK".into()));
+        assert_eq!(ping.get_header("X-NSQ-Content-Type"), None);
+        assert_eq!(ping.get_header("Content-Type"), Some(crate::http::TEXT));
+        let info = call(&r, "GET", "/info");
+        assert_eq!(body(&info), r#"{"version":"1.3.0"}"#);
+        assert_eq!(info.get_header("X-NSQ-Content-Type"), Some(V1_HEADER.1));
+        assert_err(call(&r, "GET", "/nope"), 404, "NOT_FOUND");
+        let wrong = call(&r, "GET", "/topic/create?topic=t");
+        assert_eq!(wrong.get_header("Allow"), Some("OPTIONS, POST"));
+        assert_err(wrong, 405, "METHOD_NOT_ALLOWED");
+        assert_err(call(&r, "POST", "/topics"), 405, "METHOD_NOT_ALLOWED");
+        // Pre-1.0 aliases are gone.
+        assert_err(call(&r, "GET", "/create_topic?topic=t"), 404, "NOT_FOUND");
+        assert_err(call(&r, "GET", "/debug/pprof"), 404, "NOT_FOUND");
+    }
+
+    #[test]
+    fn empty_lists_are_arrays() {
+        let (r, _) = ctx();
+        assert_eq!(body(&call(&r, "GET", "/topics")), r#"{"topics":[]}"#);
+        assert_eq!(
+            body(&call(&r, "GET", "/channels?topic=t")),
+            r#"{"channels":[]}"#
+        );
+        assert_eq!(body(&call(&r, "GET", "/nodes")), r#"{"producers":[]}"#);
+        assert_eq!(body(&call(&r, "GET", "/debug")), "{}");
+        r.handle(&Request::new("POST", "/topic/create?topic=t", b""));
+        assert_eq!(
+            body(&call(&r, "GET", "/lookup?topic=t")),
+            r#"{"channels":[],"producers":[]}"#
+        );
+    }
+
+    #[test]
+    fn parameter_errors() {
+        let (r, _) = ctx();
+        for (m, path) in [
+            ("GET", "/channels"),
+            ("GET", "/lookup"),
+            ("POST", "/topic/create"),
+            ("POST", "/topic/delete"),
+            ("POST", "/channel/create?channel=c"),
+            ("POST", "/channel/delete"),
+            ("POST", "/topic/tombstone?node=a:1"),
+        ] {
+            assert_err(call(&r, m, path), 400, "MISSING_ARG_TOPIC");
+        }
+        for (m, path) in [
+            ("POST", "/topic/create?topic=a*b"),
+            ("POST", "/topic/create?topic="),
+            ("POST", "/channel/create?topic=a%20b&channel=c"),
+            ("POST", "/channel/delete?topic=&channel=c"),
+        ] {
+            assert_err(call(&r, m, path), 400, "INVALID_ARG_TOPIC");
+        }
+        assert_err(
+            call(&r, "POST", "/channel/create?topic=t"),
+            400,
+            "MISSING_ARG_CHANNEL",
+        );
+        assert_err(
+            call(&r, "POST", "/channel/delete?topic=t&channel=c!"),
+            400,
+            "INVALID_ARG_CHANNEL",
+        );
+        assert_err(
+            call(&r, "POST", "/topic/tombstone?topic=t"),
+            400,
+            "MISSING_ARG_NODE",
+        );
+        for (m, path) in [
+            ("GET", "/channels?topic=%zz"),
+            ("GET", "/lookup?topic=t;x"),
+            ("POST", "/topic/create?topic=%"),
+            ("POST", "/topic/delete?topic=%g0"),
+            ("POST", "/channel/create?topic=t&channel=%"),
+            ("POST", "/channel/delete?topic=t&channel=%"),
+            ("POST", "/topic/tombstone?topic=t&node=%"),
+        ] {
+            assert_err(call(&r, m, path), 400, "INVALID_REQUEST");
+        }
+        assert_err(call(&r, "GET", "/lookup?topic=t"), 404, "TOPIC_NOT_FOUND");
+        assert_err(
+            call(&r, "POST", "/channel/delete?topic=t&channel=c"),
+            404,
+            "CHANNEL_NOT_FOUND",
+        );
+    }
+
+    #[test]
+    fn create_and_delete_keys() {
+        let (r, _) = ctx();
+        assert_empty_ok(call(&r, "POST", "/topic/create?topic=t1"));
+        assert_empty_ok(call(
+            &r,
+            "POST",
+            "/channel/create?topic=t2&channel=c%23ephemeral",
+        ));
+        assert_empty_ok(call(&r, "POST", "/channel/create?topic=t2&channel=d"));
+        let topics = json_of(&call(&r, "GET", "/topics"));
+        let mut names: Vec<&str> = topics["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        names.sort_unstable();
+        assert_eq!(names, ["t1", "t2"]);
+        assert_eq!(
+            json_of(&call(&r, "GET", "/channels?topic=t2")),
+            json!({"channels": ["c#ephemeral", "d"]})
+        );
+        assert_eq!(
+            json_of(&call(&r, "GET", "/lookup?topic=t2")),
+            json!({"channels": ["c#ephemeral", "d"], "producers": []})
+        );
+        assert_empty_ok(call(&r, "POST", "/channel/delete?topic=t2&channel=d"));
+        assert_eq!(
+            json_of(&call(&r, "GET", "/channels?topic=t2")),
+            json!({"channels": ["c#ephemeral"]})
+        );
+        assert_empty_ok(call(&r, "POST", "/topic/delete?topic=t2"));
+        // Unknown topics and unvalidated names are fine to delete.
+        assert_empty_ok(call(&r, "POST", "/topic/delete?topic=nope"));
+        assert_empty_ok(call(&r, "POST", "/topic/delete?topic=a*b"));
+        assert_eq!(
+            json_of(&call(&r, "GET", "/topics")),
+            json!({"topics": ["t1"]})
+        );
+        assert_eq!(
+            json_of(&call(&r, "GET", "/channels?topic=t2")),
+            json!({"channels": []})
+        );
+        assert_err(call(&r, "GET", "/lookup?topic=t2"), 404, "TOPIC_NOT_FOUND");
+    }
+
+    #[test]
+    fn lookup_and_nodes_show_producers_in_nsqlookupd_shape() {
+        let (r, db) = ctx();
+        {
+            let mut db = lock(&db);
+            db.add_peer(peer("127.0.0.1:5000", 4151));
+            db.register("127.0.0.1:5000", "t", Some("c"));
+            db.register("127.0.0.1:5000", "u", None);
+        }
+        let resp = call(&r, "GET", "/lookup?topic=t");
+        assert_eq!(resp.get_header("Content-Type"), Some(crate::http::JSON));
+        assert_eq!(resp.get_header("X-NSQ-Content-Type"), Some(V1_HEADER.1));
+        assert_eq!(
+            body(&resp),
+            concat!(
+                r#"{"channels":["c"],"producers":[{"remote_address":"127.0.0.1:5000","#,
+                r#""hostname":"h","broadcast_address":"127.0.0.1","tcp_port":4150,"#,
+                r#""http_port":4151,"version":"1.3.0","topology_zone":"","topology_region":""}]}"#
+            )
+        );
+        assert_eq!(
+            body(&call(&r, "GET", "/nodes")),
+            concat!(
+                r#"{"producers":[{"remote_address":"127.0.0.1:5000","#,
+                r#""hostname":"h","broadcast_address":"127.0.0.1","tcp_port":4150,"#,
+                r#""http_port":4151,"version":"1.3.0","topology_zone":"","topology_region":"","#,
+                r#""tombstones":[false,false],"topics":["t","u"]}]}"#
+            )
+        );
+    }
+
+    #[test]
+    fn tombstone_hides_from_lookup_and_flags_nodes() {
+        let (r, db) = ctx();
+        {
+            let mut db = lock(&db);
+            db.add_peer(peer("127.0.0.1:5000", 4151));
+            db.add_peer(peer("127.0.0.1:5001", 5151));
+            for id in ["127.0.0.1:5000", "127.0.0.1:5001"] {
+                db.register(id, "a", None);
+                db.register(id, "t", None);
+            }
+        }
+        // Unknown node or topic: silently fine.
+        assert_empty_ok(call(&r, "POST", "/topic/tombstone?topic=t&node=x:1"));
+        assert_empty_ok(call(
+            &r,
+            "POST",
+            "/topic/tombstone?topic=zz&node=127.0.0.1:4151",
+        ));
+        assert_empty_ok(call(
+            &r,
+            "POST",
+            "/topic/tombstone?topic=t&node=127.0.0.1:4151",
+        ));
+        let lookup = json_of(&call(&r, "GET", "/lookup?topic=t"));
+        let producers = lookup["producers"].as_array().unwrap();
+        assert_eq!(producers.len(), 1);
+        assert_eq!(producers[0]["http_port"], 5151);
+        let a = json_of(&call(&r, "GET", "/lookup?topic=a"));
+        assert_eq!(a["producers"].as_array().unwrap().len(), 2);
+        let nodes = json_of(&call(&r, "GET", "/nodes"));
+        for node in nodes["producers"].as_array().unwrap() {
+            let topics = node["topics"].as_array().unwrap();
+            let tombstones = node["tombstones"].as_array().unwrap();
+            assert_eq!(topics.len(), tombstones.len());
+            for (t, ts) in topics.iter().zip(tombstones) {
+                let expect = node["http_port"] == 4151 && t == "t";
+                assert_eq!(ts.as_bool(), Some(expect), "{node}");
+            }
+        }
+    }
+
+    #[test]
+    fn expired_tombstones_and_inactive_producers() {
+        let (r, db) = ctx_with(Duration::from_millis(50), Duration::ZERO);
+        {
+            let mut db = lock(&db);
+            db.add_peer(peer("127.0.0.1:5000", 4151));
+            db.register("127.0.0.1:5000", "t", None);
+        }
+        call(&r, "POST", "/topic/tombstone?topic=t&node=127.0.0.1:4151");
+        // A zero lifetime means the tombstone is already over.
+        let lookup = json_of(&call(&r, "GET", "/lookup?topic=t"));
+        assert_eq!(lookup["producers"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            json_of(&call(&r, "GET", "/nodes"))["producers"][0]["tombstones"],
+            json!([false])
+        );
+        std::thread::sleep(Duration::from_millis(80));
+        assert_eq!(
+            body(&call(&r, "GET", "/lookup?topic=t")),
+            r#"{"channels":[],"producers":[]}"#
+        );
+        assert_eq!(body(&call(&r, "GET", "/nodes")), r#"{"producers":[]}"#);
+    }
+
+    #[test]
+    fn debug_dumps_registrations_like_go() {
+        let (r, db) = ctx();
+        {
+            let mut db = lock(&db);
+            db.add_peer(peer("127.0.0.1:5000", 4151));
+            db.register("127.0.0.1:5000", "t", Some("c"));
+            db.add_key("empty", None);
+        }
+        call(&r, "POST", "/topic/tombstone?topic=t&node=127.0.0.1:4151");
+        let resp = call(&r, "GET", "/debug");
+        assert_eq!(resp.get_header("X-NSQ-Content-Type"), Some(V1_HEADER.1));
+        let text = body(&resp);
+        let untombstoned = concat!(
+            r#"[{"broadcast_address":"127.0.0.1","hostname":"h","http_port":4151,"#,
+            r#""id":"127.0.0.1:5000","last_update":1700000000000000000,"tcp_port":4150,"#,
+            r#""tombstoned":false,"tombstoned_at":-6795364578871345152,"#,
+            r#""topology_region":"","topology_zone":"","version":"1.3.0"}]"#
+        );
+        assert!(
+            text.starts_with(&format!(
+                r#"{{"channel:t:c":{untombstoned},"client::":{untombstoned},"topic:t:":[{{"#
+            )),
+            "{text}"
+        );
+        let v = json_of(&resp);
+        assert_eq!(v.as_object().unwrap().len(), 3, "{text}");
+        let topic = &v["topic:t:"][0];
+        assert_eq!(topic["tombstoned"], true);
+        assert!(topic["tombstoned_at"].as_i64().unwrap() > 1_600_000_000_000_000_000);
+    }
+}

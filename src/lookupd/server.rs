@@ -1,1 +1,104 @@
-//! Placeholder: being written.
+//! Starting and stopping nsqlookupd: one registration [`Db`] shared by the V1 TCP
+//! handler (on a reactor thread) and the HTTP API (on the HTTP server's workers).
+
+use super::db::Db;
+use super::http_api::{self, HttpContext};
+use super::options::Options;
+use super::v1::{Identity, V1Handler};
+use crate::reactor::{Reactor, Wakeup};
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// A running nsqlookupd.
+pub struct Server {
+    tcp_addr: SocketAddr,
+    http_addr: SocketAddr,
+    http: Option<crate::http::Server>,
+    wakeup: Wakeup,
+    reactor: Option<JoinHandle<io::Result<()>>>,
+    /// The registration database, for tests and embedders.
+    pub db: Arc<Mutex<Db>>,
+}
+
+impl Server {
+    /// Binds both listeners and starts serving.
+    pub fn start(opts: &Options) -> io::Result<Server> {
+        // Bind HTTP first: the IDENTIFY reply carries our real HTTP port.
+        let listener = TcpListener::bind(crate::nsqd::server::resolve(&opts.http_address)?)?;
+        let http_addr = listener.local_addr()?;
+        let http_port = http_addr.port();
+        let reactor = Reactor::bind(crate::nsqd::server::resolve(&opts.tcp_address)?)?;
+        let tcp_addr = reactor.local_addr()?;
+        let wakeup = reactor.wakeup();
+        let db = Arc::new(Mutex::new(Db::new()));
+        let identity = Identity {
+            broadcast_address: opts.broadcast_address.clone(),
+            hostname: crate::nsqd::node_id::hostname(),
+            tcp_port: tcp_addr.port(),
+            http_port,
+            version: crate::NSQ_VERSION.to_string(),
+        };
+        let mut handler = V1Handler::new(db.clone(), identity);
+        let thread = std::thread::Builder::new()
+            .name("nsqlookupd-reactor".into())
+            .spawn(move || reactor.run(&mut handler))?;
+        log::info!("TCP: listening on {tcp_addr}");
+        let mut server = Server {
+            tcp_addr,
+            http_addr,
+            http: None,
+            wakeup,
+            reactor: Some(thread),
+            db: db.clone(),
+        };
+        let ctx = Arc::new(HttpContext {
+            db,
+            inactive_producer_timeout: opts.inactive_producer_timeout,
+            tombstone_lifetime: opts.tombstone_lifetime,
+        });
+        let router = Arc::new(http_api::router(ctx));
+        let http =
+            crate::http::Server::from_listener(listener, router, crate::http::Config::default())?;
+        log::info!("HTTP: listening on {http_addr}");
+        server.http = Some(http);
+        Ok(server)
+    }
+
+    /// The TCP address nsqd registers on.
+    pub fn tcp_addr(&self) -> SocketAddr {
+        self.tcp_addr
+    }
+
+    /// The HTTP address.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// Stops the HTTP server, closes every registration connection and waits for
+    /// the reactor to finish.
+    pub fn stop(mut self) -> io::Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> io::Result<()> {
+        if let Some(http) = self.http.take() {
+            http.stop();
+        }
+        self.wakeup.stop();
+        match self.reactor.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(io::Error::other("reactor thread panicked")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown() {
+            log::error!("stopping nsqlookupd: {e}");
+        }
+    }
+}
