@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod diskqueue;
 pub mod flags;
 pub mod http;
 pub mod logging;

@@ -4,6 +4,7 @@
 //! [`HttpContext`]; a publish wakes the reactor so TCP consumers get it at once.
 
 use super::config_api::{self, ConfigValue, PutError};
+use super::durability::Persister;
 use super::lookup_peers::LookupPeers;
 use super::metrics;
 use super::options::Options;
@@ -36,6 +37,14 @@ pub struct HttpContext {
     pub limits: Limits,
     /// The nsqlookupd peers (`PUT /config/nsqlookupd_tcp_addresses` changes them).
     pub lookup: Arc<LookupPeers>,
+    /// Fsyncs and metadata writes owed after a change.
+    pub persister: Arc<Persister>,
+}
+
+/// After a change: do the disk work owed (outside the lock) and wake the reactor.
+fn settle(ctx: &HttpContext) {
+    ctx.persister.flush(&ctx.registry, false);
+    ctx.wakeup.wake();
 }
 
 /// The `X-NSQ-Content-Type` header of every V1 response.
@@ -211,7 +220,7 @@ fn publish(ctx: &HttpContext, req: &Request) -> Response {
         },
     };
     lock(&ctx.registry).publish(&topic, [req.body.as_slice()], defer_ms, Instant::now());
-    ctx.wakeup.wake();
+    settle(ctx);
     ok_text()
 }
 
@@ -252,7 +261,7 @@ fn multi_publish(ctx: &HttpContext, req: &Request) -> Response {
     };
     if !bodies.is_empty() {
         lock(&ctx.registry).publish(&topic, bodies, 0, Instant::now());
-        ctx.wakeup.wake();
+        settle(ctx);
     }
     ok_text()
 }
@@ -294,7 +303,7 @@ fn not_found(e: NotFound) -> Response {
 fn done(result: Result<(), NotFound>, ctx: &HttpContext) -> Response {
     match result {
         Ok(()) => {
-            ctx.wakeup.wake();
+            settle(ctx);
             ok_empty()
         }
         Err(e) => not_found(e),
@@ -305,6 +314,7 @@ fn topic_create(ctx: &HttpContext, req: &Request) -> Response {
     match topic_param(req) {
         Ok((_, topic)) => {
             lock(&ctx.registry).topic(&topic);
+            settle(ctx);
             ok_empty()
         }
         Err(resp) => resp,
@@ -323,14 +333,20 @@ fn existing_topic_param(req: &Request) -> Result<String, Response> {
 
 fn topic_delete(ctx: &HttpContext, req: &Request) -> Response {
     match existing_topic_param(req) {
-        Ok(topic) => done(lock(&ctx.registry).delete_topic(&topic), ctx),
+        Ok(topic) => {
+            let result = lock(&ctx.registry).delete_topic(&topic);
+            done(result, ctx)
+        }
         Err(resp) => resp,
     }
 }
 
 fn topic_empty(ctx: &HttpContext, req: &Request) -> Response {
     match topic_param(req) {
-        Ok((_, topic)) => done(lock(&ctx.registry).empty_topic(&topic), ctx),
+        Ok((_, topic)) => {
+            let result = lock(&ctx.registry).empty_topic(&topic);
+            done(result, ctx)
+        }
         Err(resp) => resp,
     }
 }
@@ -368,7 +384,7 @@ fn channel_create(ctx: &HttpContext, req: &Request) -> Response {
     match channel_params(ctx, req) {
         Ok((topic, channel)) => {
             lock(&ctx.registry).channel(&topic, &channel, Instant::now());
-            ctx.wakeup.wake();
+            settle(ctx);
             ok_empty()
         }
         Err(resp) => resp,
@@ -377,21 +393,30 @@ fn channel_create(ctx: &HttpContext, req: &Request) -> Response {
 
 fn channel_delete(ctx: &HttpContext, req: &Request) -> Response {
     match channel_params(ctx, req) {
-        Ok((t, c)) => done(lock(&ctx.registry).delete_channel(&t, &c), ctx),
+        Ok((t, c)) => {
+            let result = lock(&ctx.registry).delete_channel(&t, &c);
+            done(result, ctx)
+        }
         Err(resp) => resp,
     }
 }
 
 fn channel_empty(ctx: &HttpContext, req: &Request) -> Response {
     match channel_params(ctx, req) {
-        Ok((t, c)) => done(lock(&ctx.registry).empty_channel(&t, &c), ctx),
+        Ok((t, c)) => {
+            let result = lock(&ctx.registry).empty_channel(&t, &c);
+            done(result, ctx)
+        }
         Err(resp) => resp,
     }
 }
 
 fn channel_pause(ctx: &HttpContext, req: &Request, paused: bool) -> Response {
     match channel_params(ctx, req) {
-        Ok((t, c)) => done(lock(&ctx.registry).set_channel_paused(&t, &c, paused), ctx),
+        Ok((t, c)) => {
+            let result = lock(&ctx.registry).set_channel_paused(&t, &c, paused);
+            done(result, ctx)
+        }
         Err(resp) => resp,
     }
 }

@@ -2,18 +2,20 @@
 //! binds the TCP and HTTP listeners, runs the reactor on its own thread, starts the
 //! statsd pusher, and stops them all cleanly.
 
+use super::durability::{self, Persister};
 use super::http_api::{self, HttpContext};
 use super::identify::IdentifyLimits;
 use super::lookup_peers::{self, LookupPeers};
 use super::options::Options;
 use super::stats::NodeInfo;
 use super::statsd::{self, StatsdOptions};
-use super::v2::{SharedRegistry, V2Config, V2Handler};
+use super::v2::{lock, SharedRegistry, V2Config, V2Handler};
 use crate::proto::Limits;
 use crate::reactor::{Reactor, Wakeup};
-use crate::registry::{Config, Registry};
+use crate::registry::{metadata, Config, Registry};
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -33,6 +35,11 @@ pub struct Server {
     pub options: Arc<RwLock<Options>>,
     /// The nsqlookupd peers.
     pub lookup: Arc<LookupPeers>,
+    /// Writes disk work; taken at the final persist so it happens once.
+    persister: Option<Arc<Persister>>,
+    syncer: Option<JoinHandle<()>>,
+    /// Holds the data directory's lock until the server is dropped.
+    _dir_lock: std::fs::File,
 }
 
 /// Resolves `host:port` to the first address it names.
@@ -71,14 +78,40 @@ fn v2_config(opts: &Options) -> V2Config {
 impl Server {
     /// Binds the listeners and starts serving.
     pub fn start(opts: &Options) -> io::Result<Server> {
+        let data_path = PathBuf::from(match opts.data_path.as_str() {
+            "" => ".",
+            path => path,
+        });
+        let dir_lock = durability::lock_data_dir(&data_path)?;
         let registry = Arc::new(Mutex::new(Registry::new(Config {
             node_id: opts.node_id,
             mem_queue_size: opts.mem_queue_size as usize,
+            data_path: Some(data_path.clone()),
+            disk: crate::diskqueue::Config {
+                max_bytes_per_file: opts.max_bytes_per_file,
+                min_msg_size: crate::proto::MESSAGE_HEADER_LEN as u32,
+                max_msg_size: (opts.max_msg_size as u32).saturating_add(26),
+                sync_every: opts.sync_every,
+            },
             max_msg_timeout: opts.max_msg_timeout,
             max_channel_consumers: opts.max_channel_consumers,
             e2e_percentiles: opts.e2e_processing_latency_percentiles.clone(),
             e2e_window: opts.e2e_processing_latency_window_time,
         })));
+        let persister = Arc::new(Persister::new(data_path.clone()));
+        {
+            let meta = metadata::load(&data_path)?;
+            let mut reg = lock(&registry);
+            if let Some(meta) = &meta {
+                reg.load(meta, Instant::now());
+                log::info!(
+                    "loaded {} topics from {}",
+                    meta.topics.as_ref().map_or(0, Vec::len),
+                    data_path.join(metadata::FILE).display()
+                );
+            }
+            metadata::save(&data_path, &reg.metadata())?;
+        }
         let node = NodeInfo {
             version: crate::NSQ_VERSION.to_string(),
             start_time: crate::registry::message::unix_nanos() / 1_000_000_000,
@@ -90,7 +123,7 @@ impl Server {
         let wakeup = reactor.wakeup();
         let config = v2_config(opts);
         let limits = config.limits.clone();
-        let mut handler = V2Handler::new(registry.clone(), config);
+        let mut handler = V2Handler::new(registry.clone(), config, persister.clone());
         let thread = std::thread::Builder::new()
             .name("nsqd-reactor".into())
             .spawn(move || reactor.run(&mut handler))?;
@@ -130,7 +163,16 @@ impl Server {
             registry: registry.clone(),
             options: options.clone(),
             lookup: lookup.clone(),
+            persister: Some(persister.clone()),
+            syncer: None,
+            _dir_lock: dir_lock,
         };
+        server.syncer = Some(durability::spawn_syncer(
+            persister.clone(),
+            registry.clone(),
+            opts.sync_timeout.max(std::time::Duration::from_millis(1)),
+            server.stop.clone(),
+        )?);
         if let Some(listener) = http_listener {
             let ctx = Arc::new(HttpContext {
                 registry: registry.clone(),
@@ -142,6 +184,7 @@ impl Server {
                 hostname,
                 limits,
                 lookup,
+                persister,
             });
             let router = Arc::new(http_api::router(ctx));
             let config = crate::http::Config {
@@ -203,11 +246,27 @@ impl Server {
         }
         self.lookup.stop();
         self.wakeup.stop();
-        match self.reactor.take().map(JoinHandle::join) {
+        let result = match self.reactor.take().map(JoinHandle::join) {
             Some(Ok(result)) => result,
             Some(Err(_)) => Err(io::Error::other("reactor thread panicked")),
             None => Ok(()),
+        };
+        if let Some(syncer) = self.syncer.take() {
+            let _ = syncer.join();
         }
+        if let Some(persister) = self.persister.take() {
+            // Clients are gone: everything in memory, in flight or deferred goes to disk.
+            let mut reg = lock(&self.registry);
+            let meta = reg.metadata();
+            reg.persist(Instant::now());
+            drop(reg);
+            metadata::save(persister.data_path(), &meta)?;
+            log::info!(
+                "persisted topics and channels to {}",
+                persister.data_path().display()
+            );
+        }
+        result
     }
 }
 

@@ -7,6 +7,7 @@
 //! failures leave it open. The registry lock is taken once per batch of commands read
 //! from a socket and once per round for the pump — never across a socket write.
 
+use super::durability::Persister;
 use super::identify::{self, IdentifyLimits, Negotiated};
 use crate::proto::{self, ClientState, Command, Limits, ParseContext, ProtoError, MAGIC_V2};
 use crate::reactor::{ConnId, Handler, Net, Timers};
@@ -69,6 +70,7 @@ impl V2Conn {
 /// nsqd's V2 protocol, as a reactor handler.
 pub struct V2Handler {
     registry: SharedRegistry,
+    persister: Arc<Persister>,
     config: V2Config,
     conns: HashMap<ClientId, ConnId>,
     next_client: ClientId,
@@ -77,9 +79,10 @@ pub struct V2Handler {
 
 impl V2Handler {
     /// A handler serving `registry`.
-    pub fn new(registry: SharedRegistry, config: V2Config) -> V2Handler {
+    pub fn new(registry: SharedRegistry, config: V2Config, persister: Arc<Persister>) -> V2Handler {
         V2Handler {
             registry,
+            persister,
             config,
             conns: HashMap::new(),
             next_client: 1,
@@ -139,11 +142,15 @@ impl V2Handler {
                 if e.fatal {
                     log::info!("client({client}) fatal: {e}");
                     net.close(id);
-                    return;
+                    break;
                 }
             }
         }
+        // Fsync (with --sync-every=1, group-committing the batch) before the replies
+        // are flushed at the end of the round, and without the registry lock.
+        let pending = self.persister.collect(&mut registry, false);
         drop(registry);
+        self.persister.finish(pending);
         if let Some(conn) = net.conn(id) {
             let mut input = input;
             input.drain(..used);

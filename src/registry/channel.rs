@@ -6,12 +6,13 @@
 //! comes. It must never lose a message silently, except where NSQ says so (an
 //! ephemeral channel's overflow, sampling, an explicit empty or delete).
 
+use super::backlog::Backlog;
 use super::latency::LatencyWindow;
 use super::message::{unix_nanos, Message};
 use super::ClientId;
 use crate::proto::MessageId;
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::time::{Duration, Instant};
 
 /// A message delivered and not yet finished.
@@ -103,7 +104,9 @@ pub struct Channel {
     pub ephemeral: bool,
     /// A paused channel delivers nothing.
     pub paused: bool,
-    queue: VecDeque<Message>,
+    backlog: Backlog,
+    /// Deferred messages read back after a restart: id → due time (Unix ms).
+    restored_deferrals: HashMap<MessageId, i64>,
     in_flight: HashMap<MessageId, InFlight>,
     deadlines: BTreeSet<(Instant, MessageId)>,
     deferred: BinaryHeap<Deferred>,
@@ -122,13 +125,19 @@ pub struct Channel {
 }
 
 impl Channel {
-    /// An empty channel.
+    /// An empty channel held in memory only, without bound.
     pub fn new(name: &str) -> Channel {
+        Channel::with_backlog(name, Backlog::new(usize::MAX, None))
+    }
+
+    /// An empty channel keeping its queue in `backlog`.
+    pub fn with_backlog(name: &str, backlog: Backlog) -> Channel {
         Channel {
             name: name.to_string(),
             ephemeral: crate::proto::is_ephemeral(name),
             paused: false,
-            queue: VecDeque::new(),
+            backlog,
+            restored_deferrals: HashMap::new(),
             in_flight: HashMap::new(),
             deadlines: BTreeSet::new(),
             deferred: BinaryHeap::new(),
@@ -142,9 +151,25 @@ impl Channel {
         }
     }
 
-    /// Messages waiting for a first delivery (or redelivery).
+    /// Messages waiting for a first delivery (or redelivery), memory and disk.
     pub fn depth(&self) -> usize {
-        self.queue.len()
+        self.backlog.len()
+    }
+
+    /// Messages of the queue on disk.
+    pub fn backend_depth(&self) -> u64 {
+        self.backlog.backend_depth()
+    }
+
+    /// The channel's queue.
+    pub fn backlog(&mut self) -> &mut Backlog {
+        &mut self.backlog
+    }
+
+    /// Remembers deferrals of messages that are on disk after a restart: when one is
+    /// read back before its due time (Unix ms) it waits until then.
+    pub fn restore_deferrals(&mut self, due: HashMap<MessageId, i64>) {
+        self.restored_deferrals = due;
     }
 
     /// Messages delivered and not yet finished.
@@ -157,15 +182,14 @@ impl Channel {
         self.deferred.len()
     }
 
-    /// Takes a message from its topic. `mem_limit` bounds an ephemeral channel's queue;
-    /// what is beyond it is dropped, as nsqd's black-hole backend does.
-    pub fn put(&mut self, msg: Message, now: Instant, mem_limit: usize) {
+    /// Takes a message from its topic: deferred, or queued behind the others.
+    pub fn put(&mut self, msg: Message, now: Instant) {
         self.message_count += 1;
         if msg.defer_ms > 0 {
             let at = now + Duration::from_millis(msg.defer_ms);
             self.defer(msg, at);
-        } else if !self.ephemeral || self.queue.len() < mem_limit {
-            self.queue.push_back(msg);
+        } else {
+            self.backlog.push(msg);
         }
     }
 
@@ -180,7 +204,7 @@ impl Channel {
 
     /// True when a message is queued and some consumer could take it.
     pub fn has_work(&self) -> bool {
-        !self.paused && !self.queue.is_empty() && self.consumers.iter().any(Consumer::ready)
+        !self.paused && !self.backlog.is_empty() && self.consumers.iter().any(Consumer::ready)
     }
 
     /// Delivers queued messages to ready consumers, one each in turn, calling
@@ -197,7 +221,7 @@ impl Channel {
         }
         let n = self.consumers.len();
         let mut idle = 0;
-        while idle < n && !self.queue.is_empty() {
+        while idle < n && !self.backlog.is_empty() {
             let turn = self.next_consumer % n;
             self.next_consumer = self.next_consumer.wrapping_add(1);
             let consumer = &mut self.consumers[turn];
@@ -206,9 +230,16 @@ impl Channel {
                 continue;
             }
             idle = 0;
-            let Some(mut msg) = self.queue.pop_front() else {
+            let Some(mut msg) = self.backlog.pop() else {
                 break;
             };
+            if let Some(due) = self.restored_deferrals.remove(&msg.id) {
+                let wait = due - unix_nanos() / 1_000_000;
+                if wait > 0 {
+                    self.defer(msg, now + Duration::from_millis(wait as u64));
+                    continue;
+                }
+            }
             if consumer.sample_rate > 0 && !sample(consumer.sample_rate) {
                 continue;
             }
@@ -232,7 +263,7 @@ impl Channel {
                 // Two live messages with one ID (only from a foreign data dir): keep
                 // the newer in flight and give the older back to the queue.
                 self.deadlines.remove(&(old.deadline, old.msg.id));
-                self.queue.push_back(old.msg);
+                self.backlog.push(old.msg);
             }
         }
     }
@@ -288,7 +319,7 @@ impl Channel {
             c.requeue_count += 1;
         }
         if delay.is_zero() {
-            self.queue.push_back(f.msg);
+            self.backlog.push(f.msg);
         } else {
             self.defer(f.msg, now + delay);
         }
@@ -331,12 +362,12 @@ impl Channel {
             if let Some(c) = self.consumer(f.client) {
                 c.in_flight = c.in_flight.saturating_sub(1);
             }
-            self.queue.push_back(f.msg);
+            self.backlog.push(f.msg);
             moved = true;
         }
         while self.deferred.peek().is_some_and(|d| d.at <= now) {
             if let Some(d) = self.deferred.pop() {
-                self.queue.push_back(d.msg);
+                self.backlog.push(d.msg);
                 moved = true;
             }
         }
@@ -356,7 +387,8 @@ impl Channel {
     /// Drops every queued, in-flight and deferred message; consumers' in-flight counts
     /// go to zero, so late FINs fail.
     pub fn empty(&mut self) {
-        self.queue.clear();
+        self.backlog.empty();
+        self.restored_deferrals.clear();
         self.in_flight.clear();
         self.deadlines.clear();
         self.deferred.clear();
@@ -378,6 +410,30 @@ impl Channel {
     /// The consumer entry of `client`, to change its RDY or settings.
     pub fn consumer_mut(&mut self, client: ClientId) -> Option<&mut Consumer> {
         self.consumer(client)
+    }
+}
+
+impl Channel {
+    /// Clean stop: the queue goes to disk in order, then the in-flight messages, then
+    /// the deferred ones (whose due times are returned, with those not yet read back).
+    pub fn persist(mut self, now: Instant) -> std::io::Result<HashMap<MessageId, i64>> {
+        let mut deferrals = std::mem::take(&mut self.restored_deferrals);
+        let mut in_flight: Vec<InFlight> = self.in_flight.drain().map(|(_, f)| f).collect();
+        in_flight.sort_by_key(|f| f.delivered);
+        let mut messages: Vec<Message> = in_flight.into_iter().map(|f| f.msg).collect();
+        let now_ms = unix_nanos() / 1_000_000;
+        for d in self.deferred.into_sorted_vec().into_iter().rev() {
+            let wait = d.at.saturating_duration_since(now).as_millis() as i64;
+            deferrals.insert(d.msg.id, now_ms + wait);
+            messages.push(d.msg);
+        }
+        self.backlog.persist(messages)?;
+        Ok(deferrals)
+    }
+
+    /// Deletes the channel's disk files.
+    pub fn delete(self) {
+        self.backlog.delete();
     }
 }
 

@@ -9,12 +9,17 @@
 //! Publishes and acknowledgements mark their topic dirty; `pump` looks only at dirty
 //! topics, so its cost follows the work done, not the number of topics.
 
+pub mod backlog;
 pub mod channel;
+pub mod deferrals;
 pub mod latency;
 pub mod message;
+pub mod metadata;
 pub mod topic;
 
+use crate::diskqueue::{DiskQueue, SyncJob};
 use crate::proto::{ClientState, MessageId};
+use backlog::Backlog;
 use channel::{Channel, Consumer, InFlightError};
 use message::Message;
 use std::collections::{BTreeMap, HashMap};
@@ -30,8 +35,12 @@ pub type ClientId = u64;
 pub struct Config {
     /// `--node-id`, carried in message IDs.
     pub node_id: u16,
-    /// `--mem-queue-size`: bounds ephemeral queues (disk spill comes with durability).
+    /// `--mem-queue-size`: messages per topic and channel kept in memory.
     pub mem_queue_size: usize,
+    /// `--data-path`; `None` keeps everything in memory (unit tests).
+    pub data_path: Option<std::path::PathBuf>,
+    /// Disk queue settings (`--max-bytes-per-file`, `--sync-every`, message size).
+    pub disk: crate::diskqueue::Config,
     /// `--max-msg-timeout`: the TOUCH horizon.
     pub max_msg_timeout: Duration,
     /// `--max-channel-consumers` (0 = unlimited).
@@ -142,6 +151,8 @@ pub struct Registry {
     /// Clients whose channel or topic was deleted: the reactor disconnects them.
     kicked: Vec<ClientId>,
     listener: Option<Listener>,
+    /// Topics, channels or pause flags changed since `nsqd.dat` was last written.
+    metadata_dirty: bool,
 }
 
 impl std::fmt::Debug for Registry {
@@ -164,6 +175,7 @@ impl Registry {
             next_deadline: None,
             kicked: Vec::new(),
             listener: None,
+            metadata_dirty: false,
             rng: 0x9e37_79b9_7f4a_7c15 ^ message::unix_nanos() as u64,
         }
     }
@@ -210,26 +222,39 @@ impl Registry {
 
     /// The topic `name`, created if missing. The name must be valid.
     pub fn topic(&mut self, name: &str) -> &mut Topic {
-        get_or_create(&mut self.topics, name, self.config.node_id, &self.listener)
+        get_or_create(
+            &mut self.topics,
+            name,
+            &self.config,
+            &self.listener,
+            &mut self.metadata_dirty,
+        )
     }
 
     /// Creates channel `channel` of `topic` (both created if missing); a topic that
     /// starts flowing hands its held messages to the channel.
     pub fn channel(&mut self, topic: &str, channel: &str, now: Instant) -> &mut Channel {
-        let mem = self.config.mem_queue_size;
-        let t = get_or_create(&mut self.topics, topic, self.config.node_id, &self.listener);
+        let t = get_or_create(
+            &mut self.topics,
+            topic,
+            &self.config,
+            &self.listener,
+            &mut self.metadata_dirty,
+        );
         if !t.channels.contains_key(channel) {
             log::info!("TOPIC({topic}): new channel({channel})");
             tell(
                 &self.listener,
                 Change::Registered(topic.into(), Some(channel.into())),
             );
-            let mut ch = Channel::new(channel);
+            let queue = format!("{topic}:{channel}");
+            let mut ch = Channel::with_backlog(channel, backlog(&self.config, &queue));
             if !self.config.e2e_percentiles.is_empty() {
                 ch.e2e = Some(latency::LatencyWindow::new(self.config.e2e_window, now));
             }
+            self.metadata_dirty |= !ch.ephemeral && !t.ephemeral;
             t.channels.insert(channel.to_string(), ch);
-            t.drain(now, mem);
+            t.drain(now);
         }
         Self::mark_dirty(&mut self.dirty, t);
         t.channels
@@ -245,9 +270,14 @@ impl Registry {
         defer_ms: u64,
         now: Instant,
     ) {
-        let mem = self.config.mem_queue_size;
-        let t = get_or_create(&mut self.topics, topic, self.config.node_id, &self.listener);
-        t.publish(bodies, defer_ms, now, mem);
+        let t = get_or_create(
+            &mut self.topics,
+            topic,
+            &self.config,
+            &self.listener,
+            &mut self.metadata_dirty,
+        );
+        t.publish(bodies, defer_ms, now);
         if t.flowing() {
             Self::mark_dirty(&mut self.dirty, t);
         }
@@ -390,7 +420,9 @@ impl Registry {
             channel.remove_consumer(client);
             if channel.ephemeral && channel.consumers.is_empty() {
                 log::info!("CHANNEL({t}:{c}): ephemeral, last client left: deleting");
-                topic.channels.remove(&c);
+                if let Some(ch) = topic.channels.remove(&c) {
+                    ch.delete();
+                }
                 tell(
                     &self.listener,
                     Change::Unregistered(t.clone(), Some(c.clone())),
@@ -399,7 +431,9 @@ impl Registry {
         }
         if topic.ephemeral && topic.channels.is_empty() {
             log::info!("TOPIC({t}): ephemeral, last channel gone: deleting");
-            self.topics.remove(&t);
+            if let Some(topic) = self.topics.remove(&t) {
+                topic.delete();
+            }
             tell(&self.listener, Change::Unregistered(t.clone(), None));
         }
     }
@@ -423,11 +457,11 @@ impl Registry {
         paused: bool,
         now: Instant,
     ) -> Result<(), NotFound> {
-        let mem = self.config.mem_queue_size;
         let t = self.topics.get_mut(topic).ok_or(NotFound::Topic)?;
         t.paused = paused;
+        self.metadata_dirty = true;
         if !paused {
-            t.drain(now, mem);
+            t.drain(now);
             Self::mark_dirty(&mut self.dirty, t);
         }
         Ok(())
@@ -443,6 +477,7 @@ impl Registry {
         let t = self.topics.get_mut(topic).ok_or(NotFound::Topic)?;
         let c = t.channels.get_mut(channel).ok_or(NotFound::Channel)?;
         c.paused = paused;
+        self.metadata_dirty = true;
         Self::mark_dirty(&mut self.dirty, t);
         Ok(())
     }
@@ -474,9 +509,13 @@ impl Registry {
             Change::Unregistered(topic.into(), Some(channel.into())),
         );
         self.kicked.extend(ch.consumers.iter().map(|c| c.client));
+        self.metadata_dirty |= !ch.ephemeral;
+        ch.delete();
         if t.ephemeral && t.channels.is_empty() {
             log::info!("TOPIC({topic}): ephemeral, last channel deleted: deleting");
-            self.topics.remove(topic);
+            if let Some(t) = self.topics.remove(topic) {
+                t.delete();
+            }
             tell(&self.listener, Change::Unregistered(topic.into(), None));
         }
         Ok(())
@@ -494,7 +533,109 @@ impl Registry {
             );
             self.kicked.extend(ch.consumers.iter().map(|c| c.client));
         }
+        self.metadata_dirty |= !t.ephemeral;
+        t.delete();
         Ok(())
+    }
+
+    /// The metadata file's content when topics, channels or pause flags changed since
+    /// the last call (ephemeral ones are not saved).
+    pub fn take_metadata(&mut self) -> Option<metadata::Metadata> {
+        if !std::mem::take(&mut self.metadata_dirty) {
+            return None;
+        }
+        Some(self.metadata())
+    }
+
+    /// The metadata file's content now.
+    pub fn metadata(&self) -> metadata::Metadata {
+        let topics: Vec<metadata::TopicMeta> = self
+            .topics
+            .values()
+            .filter(|t| !t.ephemeral)
+            .map(|t| {
+                let channels: Vec<metadata::ChannelMeta> = t
+                    .channels
+                    .values()
+                    .filter(|c| !c.ephemeral)
+                    .map(|c| metadata::ChannelMeta {
+                        name: c.name.clone(),
+                        paused: c.paused,
+                    })
+                    .collect();
+                metadata::TopicMeta {
+                    name: t.name.clone(),
+                    paused: t.paused,
+                    channels: (!channels.is_empty()).then_some(channels),
+                }
+            })
+            .collect();
+        metadata::Metadata {
+            topics: (!topics.is_empty()).then_some(topics),
+            version: crate::NSQ_VERSION.to_string(),
+        }
+    }
+
+    /// Recreates the topics and channels of a metadata file (their disk queues are
+    /// opened as they are), with their pause flags. Invalid names are skipped.
+    pub fn load(&mut self, meta: &metadata::Metadata, now: Instant) {
+        for t in meta.topics.iter().flatten() {
+            if !crate::proto::is_valid_name(t.name.as_bytes()) {
+                log::warn!("skipping topic with invalid name {:?}", t.name);
+                continue;
+            }
+            self.topic(&t.name).paused = t.paused;
+            for c in t.channels.iter().flatten() {
+                if !crate::proto::is_valid_name(c.name.as_bytes()) {
+                    log::warn!("skipping channel with invalid name {:?}", c.name);
+                    continue;
+                }
+                let ch = self.channel(&t.name, &c.name, now);
+                ch.paused = c.paused;
+                if let Some(dir) = &self.config.data_path {
+                    let due = deferrals::load(dir, &format!("{}:{}", t.name, c.name));
+                    if let Some(ch) = self
+                        .topics
+                        .get_mut(&t.name)
+                        .and_then(|t| t.channels.get_mut(&c.name))
+                    {
+                        ch.restore_deferrals(due);
+                    }
+                }
+            }
+        }
+        self.metadata_dirty = false;
+    }
+
+    /// The disk work owed: queues that reached `--sync-every` (or, with `force`, any
+    /// with unsynced writes). Run the jobs after releasing the lock.
+    pub fn sync_jobs(&mut self, force: bool) -> Vec<SyncJob> {
+        let mut jobs = Vec::new();
+        for topic in self.topics.values_mut() {
+            jobs.extend(topic.backlog().sync_job(force));
+            for channel in topic.channels.values_mut() {
+                jobs.extend(channel.backlog().sync_job(force));
+            }
+        }
+        jobs
+    }
+
+    /// Clean stop: every message held in memory, in flight or deferred goes to disk
+    /// (in order: queue, in-flight, deferred); deferrals are saved beside the queues.
+    pub fn persist(&mut self, now: Instant) {
+        for (name, topic) in std::mem::take(&mut self.topics) {
+            let ephemeral = topic.ephemeral;
+            for (channel, due) in topic.persist(now) {
+                if ephemeral || crate::proto::is_ephemeral(&channel) {
+                    continue;
+                }
+                if let Some(dir) = &self.config.data_path {
+                    if let Err(e) = deferrals::save(dir, &format!("{name}:{channel}"), &due) {
+                        log::error!("CHANNEL({name}:{channel}): saving deferrals: {e}");
+                    }
+                }
+            }
+        }
     }
 
     /// Clients to disconnect because their channel is gone.
@@ -558,19 +699,42 @@ impl Registry {
     }
 }
 
+/// The topic `name`, created (and announced, and marked for the metadata file) if new.
 fn get_or_create<'a>(
     topics: &'a mut BTreeMap<String, Topic>,
     name: &str,
-    node_id: u16,
+    config: &Config,
     listener: &Option<Listener>,
+    metadata_dirty: &mut bool,
 ) -> &'a mut Topic {
     if !topics.contains_key(name) {
         log::info!("TOPIC({name}): created");
         tell(listener, Change::Registered(name.into(), None));
+        *metadata_dirty |= !crate::proto::is_ephemeral(name);
     }
     topics
         .entry(name.to_string())
-        .or_insert_with(|| Topic::new(name, node_id))
+        .or_insert_with(|| Topic::with_backlog(name, config.node_id, backlog(config, name)))
+}
+
+/// The queue of a topic (`queue` = its name) or channel (`topic:channel`): memory only
+/// for ephemeral names or without a data path, else memory then a disk queue.
+fn backlog(config: &Config, queue: &str) -> Backlog {
+    if crate::proto::is_ephemeral(queue) {
+        return Backlog::new(config.mem_queue_size, None);
+    }
+    let Some(dir) = &config.data_path else {
+        return Backlog::new(usize::MAX, None);
+    };
+    match DiskQueue::open(dir, queue, config.disk.clone()) {
+        Ok(disk) => Backlog::new(config.mem_queue_size, Some(disk)),
+        Err(e) => {
+            log::error!("DISKQUEUE({queue}): cannot open: {e}; keeping it in memory");
+            let mut b = Backlog::new(usize::MAX, None);
+            b.last_error = Some(e.to_string());
+            b
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,13 @@ fn config() -> Config {
     Config {
         node_id: 7,
         mem_queue_size: 100,
+        data_path: None,
+        disk: crate::diskqueue::Config {
+            max_bytes_per_file: 1 << 20,
+            min_msg_size: 26,
+            max_msg_size: 1 << 20,
+            sync_every: 2500,
+        },
         max_msg_timeout: Duration::from_secs(15 * 60),
         max_channel_consumers: 0,
         e2e_percentiles: Vec::new(),

@@ -6,9 +6,12 @@
 //! channel, or paused, keeps its messages in order and hands them over, oldest first,
 //! the moment it flows again.
 
+use super::backlog::Backlog;
 use super::channel::Channel;
 use super::message::{unix_nanos, GuidFactory, Message};
-use std::collections::{BTreeMap, VecDeque};
+use crate::proto::MessageId;
+use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -23,7 +26,7 @@ pub struct Topic {
     pub paused: bool,
     /// Channels by name.
     pub channels: BTreeMap<String, Channel>,
-    queue: VecDeque<Message>,
+    backlog: Backlog,
     guid: GuidFactory,
     /// Messages published.
     pub message_count: u64,
@@ -34,14 +37,19 @@ pub struct Topic {
 }
 
 impl Topic {
-    /// An empty topic whose IDs carry `node_id`.
+    /// An empty topic whose IDs carry `node_id`, held in memory only, without bound.
     pub fn new(name: &str, node_id: u16) -> Topic {
+        Topic::with_backlog(name, node_id, Backlog::new(usize::MAX, None))
+    }
+
+    /// An empty topic keeping the messages it holds in `backlog`.
+    pub fn with_backlog(name: &str, node_id: u16, backlog: Backlog) -> Topic {
         Topic {
             name: name.to_string(),
             ephemeral: crate::proto::is_ephemeral(name),
             paused: false,
             channels: BTreeMap::new(),
-            queue: VecDeque::new(),
+            backlog,
             guid: GuidFactory::new(node_id),
             message_count: 0,
             message_bytes: 0,
@@ -51,7 +59,17 @@ impl Topic {
 
     /// Messages held by the topic itself (not its channels).
     pub fn depth(&self) -> usize {
-        self.queue.len()
+        self.backlog.len()
+    }
+
+    /// Messages the topic holds on disk.
+    pub fn backend_depth(&self) -> u64 {
+        self.backlog.backend_depth()
+    }
+
+    /// The topic's own queue.
+    pub fn backlog(&mut self) -> &mut Backlog {
+        &mut self.backlog
     }
 
     /// True when published messages go straight to the channels.
@@ -65,7 +83,6 @@ impl Topic {
         bodies: impl IntoIterator<Item = &'a [u8]>,
         defer_ms: u64,
         now: Instant,
-        mem_limit: usize,
     ) {
         let ts = unix_nanos();
         for body in bodies {
@@ -79,30 +96,30 @@ impl Topic {
             self.message_count += 1;
             self.message_bytes += body.len() as u64;
             if self.flowing() {
-                self.fan_out(msg, now, mem_limit);
-            } else if !self.ephemeral || self.queue.len() < mem_limit {
-                self.queue.push_back(msg);
+                self.fan_out(msg, now);
+            } else {
+                self.backlog.push(msg);
             }
         }
     }
 
     /// Hands everything the topic holds to its channels, if it is flowing.
-    pub fn drain(&mut self, now: Instant, mem_limit: usize) {
+    pub fn drain(&mut self, now: Instant) {
         if !self.flowing() {
             return;
         }
-        while let Some(msg) = self.queue.pop_front() {
-            self.fan_out(msg, now, mem_limit);
+        while let Some(msg) = self.backlog.pop() {
+            self.fan_out(msg, now);
         }
     }
 
-    fn fan_out(&mut self, msg: Message, now: Instant, mem_limit: usize) {
+    fn fan_out(&mut self, msg: Message, now: Instant) {
         let mut channels = self.channels.values_mut().peekable();
         while let Some(channel) = channels.next() {
             if channels.peek().is_some() {
-                channel.put(msg.clone(), now, mem_limit);
+                channel.put(msg.clone(), now);
             } else {
-                channel.put(msg, now, mem_limit);
+                channel.put(msg, now);
                 return;
             }
         }
@@ -110,6 +127,32 @@ impl Topic {
 
     /// Drops the messages the topic holds (not its channels').
     pub fn empty(&mut self) {
-        self.queue.clear();
+        self.backlog.empty();
+    }
+}
+
+impl Topic {
+    /// Clean stop: every channel, then the topic's own queue, goes to disk in order.
+    /// Returns each channel's deferrals (see [`Channel::persist`]).
+    pub fn persist(self, now: Instant) -> Vec<(String, HashMap<MessageId, i64>)> {
+        let mut deferrals = Vec::new();
+        for (name, channel) in self.channels {
+            match channel.persist(now) {
+                Ok(due) => deferrals.push((name, due)),
+                Err(e) => log::error!("CHANNEL({}:{name}): persist failed: {e}", self.name),
+            }
+        }
+        if let Err(e) = self.backlog.persist(Vec::new()) {
+            log::error!("TOPIC({}): persist failed: {e}", self.name);
+        }
+        deferrals
+    }
+
+    /// Deletes the topic's and its channels' disk files.
+    pub fn delete(self) {
+        for channel in self.channels.into_values() {
+            channel.delete();
+        }
+        self.backlog.delete();
     }
 }

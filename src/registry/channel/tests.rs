@@ -1,4 +1,5 @@
 use super::*;
+use crate::registry::backlog::Backlog;
 use crate::registry::message::hex_id;
 use std::sync::Arc;
 
@@ -35,7 +36,7 @@ fn channel_with(consumers: &[(ClientId, u64)]) -> Channel {
 
 fn put_n(ch: &mut Channel, ids: std::ops::RangeInclusive<u64>, now: Instant) {
     for n in ids {
-        ch.put(msg(n), now, 10_000);
+        ch.put(msg(n), now);
     }
 }
 
@@ -375,7 +376,7 @@ fn put_with_defer_waits_from_the_handoff() {
     let mut ch = channel_with(&[(1, 10)]);
     let mut m = msg(1);
     m.defer_ms = 1500;
-    ch.put(m, now, 10_000);
+    ch.put(m, now);
     assert_eq!(ch.message_count, 1);
     assert_eq!(ch.deferred_count(), 1);
     assert_eq!(ch.depth(), 0);
@@ -507,21 +508,21 @@ fn empty_drops_everything() {
 #[test]
 fn ephemeral_channel_drops_beyond_mem_limit() {
     let now = Instant::now();
-    let mut ch = Channel::new("c#ephemeral");
+    let mut ch = Channel::with_backlog("c#ephemeral", Backlog::new(2, None));
     assert!(ch.ephemeral);
     for n in 1..=5 {
-        ch.put(msg(n), now, 2);
+        ch.put(msg(n), now);
     }
     assert_eq!(ch.depth(), 2);
     ch.add_consumer(consumer(1, 10));
     assert_eq!(numbers(&pump(&mut ch, now)), vec![1, 2]);
     // Room again.
-    ch.put(msg(6), now, 2);
+    ch.put(msg(6), now);
     assert_eq!(ch.depth(), 1);
     // A durable channel ignores the memory limit (it has no disk here to spill to).
     let mut durable = Channel::new("c");
     for n in 1..=5 {
-        durable.put(msg(n), now, 2);
+        durable.put(msg(n), now);
     }
     assert_eq!(durable.depth(), 5);
 }
@@ -577,7 +578,7 @@ fn delivered_message_keeps_id_timestamp_and_body() {
     let mut ch = channel_with(&[(1, 1)]);
     let original = msg(42);
     let body = Arc::clone(&original.body);
-    ch.put(original, now, 10);
+    ch.put(original, now);
     let mut seen = Vec::new();
     ch.pump(now, &mut |_| true, &mut |_, m: &Message| {
         seen.push(m.clone())
