@@ -584,7 +584,8 @@ impl Registry {
                 log::warn!("skipping topic with invalid name {:?}", t.name);
                 continue;
             }
-            self.topic(&t.name).paused = t.paused;
+            // Hold the topic's messages until every channel exists, then hand them over.
+            self.topic(&t.name).paused = true;
             for c in t.channels.iter().flatten() {
                 if !crate::proto::is_valid_name(c.name.as_bytes()) {
                     log::warn!("skipping channel with invalid name {:?}", c.name);
@@ -602,6 +603,10 @@ impl Registry {
                         ch.restore_deferrals(due);
                     }
                 }
+            }
+            if let Some(topic) = self.topics.get_mut(&t.name) {
+                topic.paused = t.paused;
+                topic.drain(now);
             }
         }
         self.metadata_dirty = false;

@@ -527,3 +527,51 @@ fn dpub_deadline_survives_an_expire_before_any_channel() {
     reg.expire(t1 + ms(1000));
     assert_eq!(bodies(&pump(&mut reg, t1 + ms(1000))), vec![&b"later"[..]]);
 }
+
+#[test]
+fn load_hands_held_messages_to_every_channel_in_order() {
+    let dir = std::env::temp_dir().join(format!("nsq-rs-load-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let now = Instant::now();
+    let on_disk = Config {
+        data_path: Some(dir.clone()),
+        mem_queue_size: 2,
+        ..config()
+    };
+    let mut reg = Registry::new(on_disk.clone());
+    let bodies: Vec<Vec<u8>> = (0..5).map(|i| format!("m{i}").into_bytes()).collect();
+    reg.publish("t", bodies.iter().map(|b| b.as_slice()), 0, now);
+    reg.persist(now);
+    let meta = metadata::Metadata {
+        topics: Some(vec![metadata::TopicMeta {
+            name: "t".into(),
+            paused: false,
+            channels: Some(vec![
+                metadata::ChannelMeta {
+                    name: "a".into(),
+                    paused: false,
+                },
+                metadata::ChannelMeta {
+                    name: "b".into(),
+                    paused: true,
+                },
+            ]),
+        }]),
+        version: "1.3.0".into(),
+    };
+    let mut reg = Registry::new(on_disk);
+    reg.load(&meta, now);
+    let t = reg.topics.get_mut("t").unwrap();
+    assert_eq!(t.depth(), 0);
+    for name in ["a", "b"] {
+        let ch = t.channels.get_mut(name).unwrap();
+        assert_eq!(ch.depth(), 5, "{name}");
+        let got: Vec<Vec<u8>> = (0..5)
+            .map(|_| ch.backlog().pop().unwrap().body.to_vec())
+            .collect();
+        assert_eq!(got, bodies, "{name}");
+    }
+    assert!(t.channels["b"].paused);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
