@@ -1,11 +1,13 @@
 //! Getting nsqd's state onto disk without holding the registry lock across an fsync:
-//! work is collected under the lock ([`Persister::collect`]) and done after it is
-//! released ([`Persister::finish`]) — disk-queue fsyncs and `nsqd.dat` writes.
+//! [`Persister::flush`] collects the work under the registry lock and does it after
+//! releasing it — disk-queue fsyncs and `nsqd.dat` writes.
 //!
-//! The V2 handler collects once per batch of commands read from a socket and finishes
-//! before the replies are flushed, so with `--sync-every=1` an `OK` is only sent once
-//! the message is fsynced, and every command of the batch shares one fsync (group
-//! commit). A syncer thread does the `--sync-timeout` fsyncs.
+//! Flushes are serialized by the persister's own lock, held from collecting to the
+//! end of the fsyncs: a writer whose record was collected into another flush's job
+//! waits for that job, so nobody answers `OK` before its write is durable. The V2
+//! handler flushes once per batch of commands read from a socket, before the replies
+//! are sent, so with `--sync-every=1` every command of the batch shares one fsync
+//! (group commit). A syncer thread does the `--sync-timeout` fsyncs.
 
 use super::v2::lock;
 use crate::diskqueue::SyncJob;
@@ -20,7 +22,7 @@ use std::time::{Duration, Instant};
 
 /// Disk work collected under the registry lock.
 #[derive(Default)]
-pub struct Pending {
+struct Pending {
     jobs: Vec<SyncJob>,
     metadata: Option<(u64, Metadata)>,
 }
@@ -30,6 +32,8 @@ pub struct Persister {
     data_path: PathBuf,
     /// The generation of the last metadata collected and of the last one written.
     generations: Mutex<(u64, u64)>,
+    /// Held from collecting to the end of the disk work (taken before the registry).
+    flushing: Mutex<()>,
 }
 
 impl Persister {
@@ -38,6 +42,7 @@ impl Persister {
         Persister {
             data_path,
             generations: Mutex::new((0, 0)),
+            flushing: Mutex::new(()),
         }
     }
 
@@ -51,7 +56,7 @@ impl Persister {
     }
 
     /// Takes, under the registry lock, the fsyncs due and changed metadata.
-    pub fn collect(&self, registry: &mut Registry, force_sync: bool) -> Pending {
+    fn collect(&self, registry: &mut Registry, force_sync: bool) -> Pending {
         let metadata = registry.take_metadata().map(|m| {
             let mut g = self.generations();
             g.0 += 1;
@@ -64,7 +69,7 @@ impl Persister {
     }
 
     /// Does the collected work, without the registry lock.
-    pub fn finish(&self, pending: Pending) {
+    fn finish(&self, pending: Pending) {
         for job in pending.jobs {
             if let Err(e) = job.run() {
                 log::error!("diskqueue sync failed: {e}");
@@ -82,8 +87,11 @@ impl Persister {
         }
     }
 
-    /// Collects and finishes in one call (takes and releases the lock itself).
+    /// Makes every write done so far durable as the flags ask (`force_sync`: fsync
+    /// any unsynced queue), and saves changed metadata. Call it without holding the
+    /// registry lock; it takes it briefly.
     pub fn flush(&self, registry: &Mutex<Registry>, force_sync: bool) {
+        let _serial = self.flushing.lock().unwrap_or_else(|p| p.into_inner());
         let pending = self.collect(&mut lock(registry), force_sync);
         self.finish(pending);
     }

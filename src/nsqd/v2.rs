@@ -148,9 +148,8 @@ impl V2Handler {
         }
         // Fsync (with --sync-every=1, group-committing the batch) before the replies
         // are flushed at the end of the round, and without the registry lock.
-        let pending = self.persister.collect(&mut registry, false);
         drop(registry);
-        self.persister.finish(pending);
+        self.persister.flush(&self.registry, false);
         if let Some(conn) = net.conn(id) {
             let mut input = input;
             input.drain(..used);
