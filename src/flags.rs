@@ -462,6 +462,51 @@ fn is_zero_value(spec: &FlagSpec) -> bool {
     spec.default.is_empty() || spec.default == zero
 }
 
+/// What a program's command line asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Invocation<T> {
+    /// Start the program with these options.
+    Run(Box<T>),
+    /// Print this help text (to stderr, like Go) and exit 0.
+    Help(String),
+    /// Print the version and exit 0.
+    Version,
+}
+
+/// Parses a program's command line (`args` excludes the program name): `-help`,
+/// `-version`, the unsupported `-config`, then `build` turns the flags into options.
+///
+/// Unlike Go, which ignores them, leftover positional arguments are rejected, so a
+/// mistaken `-deflate false` does not silently mean `-deflate`.
+pub fn parse_program<T>(
+    program: &str,
+    specs: &[FlagSpec],
+    args: &[String],
+    build: impl FnOnce(&Parsed) -> Result<T, String>,
+) -> Result<Invocation<T>, String> {
+    let parsed = match parse(specs, args) {
+        Ok(parsed) => parsed,
+        Err(FlagError::Help) => return Ok(Invocation::Help(usage(program, specs))),
+        Err(e) => return Err(e.to_string()),
+    };
+    if let Some(extra) = parsed.args().first() {
+        return Err(format!(
+            "unexpected argument {extra:?} (flags come as -name=value)"
+        ));
+    }
+    if parsed.get_bool("version").map_err(|e| e.to_string())? {
+        return Ok(Invocation::Version);
+    }
+    if !parsed
+        .get_string("config")
+        .map_err(|e| e.to_string())?
+        .is_empty()
+    {
+        return Err("--config is not supported yet; pass flags".to_string());
+    }
+    build(&parsed).map(|opts| Invocation::Run(Box::new(opts)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,44 +45,12 @@ impl Default for Options {
 }
 
 /// What the command line asks nsqlookupd to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// Start nsqlookupd with these options.
-    Run(Box<Options>),
-    /// Print this help text (to stderr, like Go) and exit 0.
-    Help(String),
-    /// Print the version and exit 0.
-    Version,
-}
+pub type Command = flags::Invocation<Options>;
 
 /// Parses nsqlookupd's command line. `args` excludes the program name (`argv[1..]`).
-///
-/// Flags follow Go's syntax (see [`crate::flags`]); leftover positional arguments
-/// are rejected, as in nsqd.
 pub fn parse_args(args: &[String]) -> Result<Command, String> {
-    let defaults = Options::default();
-    let specs = flag_specs(&defaults);
-    let parsed = match flags::parse(&specs, args) {
-        Ok(parsed) => parsed,
-        Err(FlagError::Help) => return Ok(Command::Help(flags::usage("nsqlookupd", &specs))),
-        Err(e) => return Err(e.to_string()),
-    };
-    if let Some(extra) = parsed.args().first() {
-        return Err(format!(
-            "unexpected argument {extra:?} (flags come as -name=value)"
-        ));
-    }
-    if parsed.get_bool("version").map_err(|e| e.to_string())? {
-        return Ok(Command::Version);
-    }
-    if !parsed
-        .get_string("config")
-        .map_err(|e| e.to_string())?
-        .is_empty()
-    {
-        return Err("--config is not supported yet; pass flags".to_string());
-    }
-    options_from(&parsed).map(|opts| Command::Run(Box::new(opts)))
+    let specs = flag_specs(&Options::default());
+    flags::parse_program("nsqlookupd", &specs, args, options_from)
 }
 
 fn flag_specs(d: &Options) -> Vec<FlagSpec> {
