@@ -5,7 +5,7 @@ CARGO ?= cargo
 TARGET := $(shell rustc -vV | sed -n 's/^host: //p')
 DATA ?= ./data
 
-.PHONY: build release run test lint fmt venv static clean
+.PHONY: build release run test lint fmt venv static bench clean
 
 build:
 	$(CARGO) build --bins
@@ -38,6 +38,11 @@ static:
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --bin nsqd --target $(TARGET)
 	strip target/$(TARGET)/release/nsqd
 	@ls -l target/$(TARGET)/release/nsqd | awk '{ printf "static nsqd: %s bytes (%.2f MiB)\n", $$5, $$5 / 1048576 }'
+
+## bench: throughput, latency, RSS, binary size and time to accept, as one table
+## (BENCHMARKS.md); about a minute. Micro-benchmarks: cargo bench --bench micro.
+bench: release
+	bash scripts/bench.sh
 
 clean:
 	$(CARGO) clean

@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# `make bench`: nsq-rs throughput, memory, binary size and startup, next to the ceiling
+# of a do-nothing V2 endpoint (`nsq_bench sink`). Assumes `cargo build --release --bins`.
+#
+# Phases (writer and pubsub run RUNFOR, default 5s; readers READER_RUNFOR, default 3s,
+# so that they cannot empty the backlog the writer left; the script takes about a minute):
+#   mem    fresh nsqd --mem-queue-size=10000000: writer, then reader on its backlog
+#   spill  fresh nsqd --mem-queue-size=1000000:  writer, then reader (disk backlog)
+#   pubsub fresh nsqd --mem-queue-size=10000000: writers and readers at once
+#   sink   the same writer, reader and pubsub against `nsq_bench sink`
+#   memory idle RSS of a fresh nsqd; RSS holding 1M queued 100-byte messages
+#   accept spawn nsqd, poll-connect until its TCP port accepts (median of 5)
+#   static RUSTFLAGS=+crt-static release build of nsqd, stripped copy's size
+# Messages are 100 bytes, MPUB batches of 200, 2 workers, RDY 2500.
+# Every process started here is killed on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNFOR="${RUNFOR:-5s}"
+READER_RUNFOR="${READER_RUNFOR:-3s}"
+WORKERS="${WORKERS:-2}"
+SIZE=100
+BATCH=200
+RDY=2500
+BIN=target/release
+TARGET="$(rustc -vV | sed -n 's/^host: //p')"
+
+for b in nsqd nsq_bench; do
+    if [[ ! -x "$BIN/$b" ]]; then
+        echo "bench: $BIN/$b missing; run cargo build --release --bins" >&2
+        exit 1
+    fi
+done
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/nsq-bench.XXXXXX")"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "# $*" >&2; }
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_tcp PORT: until something accepts on 127.0.0.1:PORT (10 s at most).
+wait_tcp() {
+    python3 - "$1" <<'EOF'
+import socket, sys, time
+deadline = time.monotonic() + 10
+while True:
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
+        break
+    except OSError:
+        if time.monotonic() > deadline:
+            sys.exit("port %s never accepted" % sys.argv[1])
+        time.sleep(0.002)
+EOF
+}
+
+# start_nsqd NAME MEM_QUEUE_SIZE: sets NSQD_PID, TCP, HTTP.
+start_nsqd() {
+    local name=$1 mem=$2
+    TCP=$(free_port)
+    HTTP=$(free_port)
+    mkdir -p "$tmp/$name"
+    "$BIN/nsqd" --tcp-address="127.0.0.1:$TCP" --http-address="127.0.0.1:$HTTP" \
+        --data-path="$tmp/$name" --mem-queue-size="$mem" --log-level=warn \
+        >"$tmp/$name.log" 2>&1 &
+    NSQD_PID=$!
+    pids+=("$NSQD_PID")
+    wait_tcp "$TCP"
+}
+
+stop() {
+    kill -9 "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+# create TOPIC CHANNEL on the current nsqd, so published messages queue in the channel.
+create() {
+    curl -sf -X POST "http://127.0.0.1:$HTTP/topic/create?topic=$1" >/dev/null
+    curl -sf -X POST "http://127.0.0.1:$HTTP/channel/create?topic=$1&channel=$2" >/dev/null
+}
+
+# queued TOPIC CHANNEL: messages in the channel (queued plus in flight).
+queued() {
+    curl -sf "http://127.0.0.1:$HTTP/stats?format=json&topic=$1&channel=$2" |
+        python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print(sum(c["depth"] + c["in_flight_count"] for t in d["topics"] for c in t["channels"]))' ||
+        echo "?"
+}
+
+kib() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+
+# bench MODE ADDR [FLAGS...]: runs nsq_bench, echoes its output to stderr, and
+# stores the ops/s in OPS (and the whole output in OUT).
+bench() {
+    local mode=$1 addr=$2 runfor=$RUNFOR
+    shift 2
+    [[ $mode == reader ]] && runfor=$READER_RUNFOR
+    OUT=$("$BIN/nsq_bench" "$mode" --nsqd-tcp-address="$addr" --size=$SIZE \
+        --batch-size=$BATCH --rdy=$RDY --workers="$WORKERS" --runfor="$runfor" "$@")
+    sed 's/^/#   /' <<<"$OUT" >&2
+    OPS=$(sed -n 's/^duration: .* - \([0-9.]*\) ops\/s - .*/\1/p' <<<"$OUT" | head -1)
+}
+
+log "nsq-rs bench: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+log "runfor $RUNFOR (readers $READER_RUNFOR), $WORKERS workers, $SIZE-byte messages, MPUB batches of $BATCH, RDY $RDY"
+
+declare -A ops
+drained=0
+for phase in mem:10000000 spill:1000000; do
+    name=${phase%%:*}
+    start_nsqd "$name" "${phase#*:}"
+    create sub_bench ch
+    log "$name (--mem-queue-size=${phase#*:}): writer"
+    bench writer "127.0.0.1:$TCP"
+    ops[writer_$name]=$OPS
+    log "$name: reader ($(queued sub_bench ch) messages queued)"
+    bench reader "127.0.0.1:$TCP"
+    ops[reader_$name]=$OPS
+    left=$(queued sub_bench ch)
+    log "$name: $left messages left"
+    # Left with no more than the readers held in flight: it ran dry, a lower bound.
+    if [[ $left != "?" ]] && ((left <= WORKERS * RDY)); then
+        ops[reader_$name]="${OPS}*"
+        drained=1
+    fi
+    printf -v "hwm_$name" '%s' "$(kib "$NSQD_PID" VmHWM)"
+    stop "$NSQD_PID"
+done
+
+start_nsqd pubsub 10000000
+log "pubsub (--mem-queue-size=10000000)"
+bench pubsub "127.0.0.1:$TCP" --topic=pubsub_bench
+ops[pubsub]=$OPS
+latency=$(sed -n 's/^latency: //p' <<<"$OUT")
+hwm_pubsub=$(kib "$NSQD_PID" VmHWM)
+stop "$NSQD_PID"
+
+SINK=$(free_port)
+"$BIN/nsq_bench" sink --tcp-address="127.0.0.1:$SINK" --size=$SIZE 2>"$tmp/sink.log" &
+sink_pid=$!
+pids+=("$sink_pid")
+wait_tcp "$SINK"
+for mode in writer reader pubsub; do
+    log "sink: $mode"
+    bench "$mode" "127.0.0.1:$SINK"
+    ops[sink_$mode]=$OPS
+done
+stop "$sink_pid"
+
+log "memory: idle, then 1M queued $SIZE-byte messages"
+start_nsqd rss 10000000
+sleep 0.5
+idle_kib=$(kib "$NSQD_PID" VmRSS)
+create sub_bench ch
+"$BIN/nsq_bench" writer --nsqd-tcp-address="127.0.0.1:$TCP" --size=$SIZE --batch-size=$BATCH \
+    --workers="$WORKERS" --count=1000000 --runfor=60s | sed 's/^/#   /' >&2
+depth=$(queued sub_bench ch)
+sleep 0.5
+queued_kib=$(kib "$NSQD_PID" VmRSS)
+stop "$NSQD_PID"
+
+log "time to accept (median of 5), nsqd and a bare listener (nsq_bench sink)"
+# accept_ms PROGRAM ARGS...: spawn it (ports and data dir substituted for @TCP@,
+# @HTTP@, @DATA@), poll-connect to @TCP@ until it accepts; median ms of 5 runs.
+accept_ms() {
+    python3 - "$tmp" "$@" <<'EOF'
+import os, socket, subprocess, sys, time
+tmp, argv = sys.argv[1], sys.argv[2:]
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+runs = []
+for i in range(5):
+    tcp, http = free_port(), free_port()
+    data = os.path.join(tmp, "accept-%d-%d" % (os.getpid(), i)); os.mkdir(data)
+    args = [a.replace("@TCP@", str(tcp)).replace("@HTTP@", str(http)).replace("@DATA@", data)
+            for a in argv]
+    t0 = time.perf_counter()
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", tcp), timeout=1).close()
+                break
+            except OSError:
+                if time.perf_counter() - t0 > 10 or p.poll() is not None:
+                    sys.exit("%s never accepted" % argv[0])
+        runs.append((time.perf_counter() - t0) * 1000)
+    finally:
+        p.kill(); p.wait()
+print("%.2f" % sorted(runs)[len(runs) // 2])
+EOF
+}
+accept_nsqd=$(accept_ms "$BIN/nsqd" --tcp-address=127.0.0.1:@TCP@ --http-address=127.0.0.1:@HTTP@ \
+    --data-path=@DATA@ --log-level=warn)
+accept_sink=$(accept_ms "$BIN/nsq_bench" sink --tcp-address=127.0.0.1:@TCP@)
+
+log "static binary: RUSTFLAGS=-C target-feature=+crt-static cargo build --release --bin nsqd --target $TARGET"
+static_bytes="n/a"
+if RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --release --bin nsqd --target "$TARGET" >&2; then
+    cp "target/$TARGET/release/nsqd" "$tmp/nsqd-static"
+    strip "$tmp/nsqd-static"
+    static_bytes=$(stat -c %s "$tmp/nsqd-static")
+fi
+
+row() {
+    local mark=" "
+    [[ $2 == *"*" ]] && mark="*"
+    awk -v m="$1" -v a="${2%"*"}" -v c="$3" -v mark="$mark" 'BEGIN {
+        r = (c > 0 && a != "") ? sprintf("%.2f", a / c) : "n/a"
+        printf "| %-16s | %13.0f%s | %14.0f | %5s |\n", m, a, mark, c, r }'
+}
+echo
+echo "nsq-rs $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, runfor $RUNFOR (readers $READER_RUNFOR), $WORKERS workers, $SIZE-byte msgs, batch $BATCH, RDY $RDY"
+echo
+echo "| mode             | nsq-rs ops/s   | ceiling ops/s  | ratio |"
+echo "|------------------|----------------|----------------|-------|"
+row "writer (mem)" "${ops[writer_mem]}" "${ops[sink_writer]}"
+row "writer (spill)" "${ops[writer_spill]}" "${ops[sink_writer]}"
+row "reader (mem)" "${ops[reader_mem]}" "${ops[sink_reader]}"
+row "reader (spill)" "${ops[reader_spill]}" "${ops[sink_reader]}"
+row "pubsub" "${ops[pubsub]}" "${ops[sink_pubsub]}"
+((drained)) && echo "* the reader emptied the channel before its time was up: a lower bound"
+echo
+echo "pubsub latency: $latency"
+echo "nsqd peak RSS (VmHWM): mem $(mib "$hwm_mem"), spill $(mib "$hwm_spill"), pubsub $(mib "$hwm_pubsub")"
+echo "nsqd RSS holding 1M queued $SIZE-byte msgs: $(mib "$queued_kib") (channel depth $depth)"
+echo "nsqd idle RSS: $(mib "$idle_kib")"
+if [[ "$static_bytes" == "n/a" ]]; then
+    echo "static stripped nsqd: n/a (static build failed)"
+else
+    echo "static stripped nsqd: $static_bytes bytes ($(awk -v b="$static_bytes" 'BEGIN { printf "%.2f MiB", b / 1048576 }'))"
+fi
+echo "time to accept: $accept_nsqd ms (median of 5; a bare listener, nsq_bench sink: $accept_sink ms)"

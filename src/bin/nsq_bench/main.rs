@@ -1,0 +1,184 @@
+//! nsq_bench: NSQ's benchmark tools (`bench_writer`, `bench_reader`) in one binary,
+//! plus a combined publish/consume mode with end-to-end latency and a do-nothing V2
+//! endpoint that shows what the machine allows these tools to reach.
+//!
+//! ```text
+//! nsq_bench writer [flags]   MPUB batches for --runfor, then one result line
+//! nsq_bench reader [flags]   SUB + RDY, FIN every message for --runfor
+//! nsq_bench pubsub [flags]   writers and readers at once; latency percentiles
+//! nsq_bench sink   [flags]   a V2 endpoint that answers OK and streams canned messages
+//! ```
+//!
+//! Writer and reader print NSQ's result line:
+//! `duration: <d> - <X> mb/s - <Y> ops/s - <Z> us/op`, where mb/s is MiB/s of
+//! message bodies. The modules: [`client`] holds the three client modes, [`sink`]
+//! the endpoint, [`hist`] the latency histogram.
+
+mod client;
+mod hist;
+mod sink;
+
+use nsq::flags::{self, FlagKind, FlagSpec, Parsed};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Everything the modes read from the command line.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `--nsqd-tcp-address`: where the client modes connect.
+    pub nsqd_tcp_address: String,
+    /// `--tcp-address`: where `sink` listens.
+    pub tcp_address: String,
+    /// `--topic`.
+    pub topic: String,
+    /// `--channel`.
+    pub channel: String,
+    /// `--size`: bytes per message body.
+    pub size: usize,
+    /// `--batch-size`: messages per MPUB.
+    pub batch_size: usize,
+    /// `--runfor`: how long the clients run.
+    pub runfor: Duration,
+    /// `--rdy`: RDY count of each reader.
+    pub rdy: u64,
+    /// `--workers`: connections per role (writers, readers).
+    pub workers: usize,
+    /// `--pipeline`: MPUBs each writer keeps unacknowledged.
+    pub pipeline: usize,
+    /// `--count`: total messages the writers publish (0: no limit, only --runfor).
+    pub count: u64,
+    /// `--rate`: pubsub publish rate in messages/s over all writers (0: unthrottled).
+    pub rate: u64,
+    /// `--max-backlog`: pubsub publishes only while published - consumed is below this.
+    pub max_backlog: u64,
+}
+
+const USAGE_HEAD: &str = "Usage: nsq_bench <writer|reader|pubsub|sink> [flags]\n\
+  writer  each worker: IDENTIFY, then MPUB --batch-size messages of --size bytes,\n\
+  \x20       --pipeline in flight, for --runfor (or until --count)\n\
+  reader  each worker: IDENTIFY, SUB, RDY --rdy, FIN every message, for --runfor\n\
+  pubsub  --workers writers and --workers readers at once; bodies carry a send\n\
+  \x20       timestamp; prints ops/s and end-to-end latency p50/p99/p99.9\n\
+  sink    do-nothing V2 endpoint on --tcp-address: OK to IDENTIFY/SUB/PUB/MPUB,\n\
+  \x20       canned --size-byte messages up to each connection's RDY\n\n";
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn specs() -> Vec<FlagSpec> {
+    use FlagKind as K;
+    vec![
+        FlagSpec::new("nsqd-tcp-address", K::String, "127.0.0.1:4150", "<addr>:<port> to connect to nsqd"),
+        FlagSpec::new("tcp-address", K::String, "127.0.0.1:4150", "<addr>:<port> for sink to listen on"),
+        FlagSpec::new("topic", K::String, "sub_bench", "topic to publish to / receive messages on"),
+        FlagSpec::new("channel", K::String, "ch", "channel to receive messages on"),
+        FlagSpec::new("size", K::Int, 200, "size of messages"),
+        FlagSpec::new("batch-size", K::Int, 200, "batch size of messages"),
+        FlagSpec::new("runfor", K::Duration, "10s", "duration of time to run"),
+        FlagSpec::new("rdy", K::Int, 2500, "RDY count to use"),
+        FlagSpec::new("workers", K::Int, cores(), "connections per role (writers, readers); defaults to the number of cores"),
+        FlagSpec::new(
+            "pipeline",
+            K::Int,
+            4,
+            "MPUBs each writer keeps in flight before reading an OK (1 = lockstep, as NSQ's bench_writer)",
+        ),
+        FlagSpec::new("count", K::Int, 0, "writer: stop after publishing this many messages in total (0 = only --runfor)"),
+        FlagSpec::new("rate", K::Int, 0, "pubsub: publish at most this many messages/s in total (0 = unthrottled)"),
+        FlagSpec::new(
+            "max-backlog",
+            K::Int,
+            20000,
+            "pubsub: publish only while published - consumed is below this (0 = unbounded)",
+        ),
+    ]
+}
+
+fn int(p: &Parsed, name: &str, min: i64) -> Result<i64, String> {
+    let v = p.get_i64(name).map_err(|e| e.to_string())?;
+    if v < min {
+        return Err(format!("--{name} must be >= {min}"));
+    }
+    Ok(v)
+}
+
+fn options(p: &Parsed) -> Result<Options, String> {
+    let s = |name: &str| p.get_string(name).map_err(|e| e.to_string());
+    let opts = Options {
+        nsqd_tcp_address: s("nsqd-tcp-address")?,
+        tcp_address: s("tcp-address")?,
+        topic: s("topic")?,
+        channel: s("channel")?,
+        size: int(p, "size", 0)? as usize,
+        batch_size: int(p, "batch-size", 1)? as usize,
+        runfor: p.get_duration("runfor").map_err(|e| e.to_string())?,
+        rdy: int(p, "rdy", 1)? as u64,
+        workers: int(p, "workers", 1)? as usize,
+        pipeline: int(p, "pipeline", 1)? as usize,
+        count: int(p, "count", 0)? as u64,
+        rate: int(p, "rate", 0)? as u64,
+        max_backlog: int(p, "max-backlog", 0)? as u64,
+    };
+    if nsq::proto::valid_name(opts.topic.as_bytes()).is_none() {
+        return Err(format!("invalid --topic {:?}", opts.topic));
+    }
+    if nsq::proto::valid_name(opts.channel.as_bytes()).is_none() {
+        return Err(format!("invalid --channel {:?}", opts.channel));
+    }
+    Ok(opts)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let specs = specs();
+    let usage = || format!("{USAGE_HEAD}{}", flags::usage("nsq_bench", &specs));
+    let Some(mode) = args.first() else {
+        eprint!("{}", usage());
+        return ExitCode::from(2);
+    };
+    if matches!(mode.as_str(), "-h" | "-help" | "--help" | "help") {
+        eprint!("{}", usage());
+        return ExitCode::SUCCESS;
+    }
+    let parsed = match flags::parse(&specs, &args[1..]) {
+        Ok(p) => p,
+        Err(flags::FlagError::Help) => {
+            eprint!("{}", usage());
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("nsq_bench: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(extra) = parsed.args().first() {
+        eprintln!("nsq_bench: unexpected argument {extra:?} (flags come as -name=value)");
+        return ExitCode::from(2);
+    }
+    let opts = match options(&parsed) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("nsq_bench: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match mode.as_str() {
+        "writer" => client::writer(&opts).map(|r| println!("{r}")),
+        "reader" => client::reader(&opts).map(|r| println!("{r}")),
+        "pubsub" => client::pubsub(&opts).map(|r| println!("{r}")),
+        "sink" => sink::run(&opts.tcp_address, opts.size),
+        other => {
+            eprintln!("nsq_bench: unknown mode {other:?}\n");
+            eprint!("{}", usage());
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nsq_bench {mode}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
