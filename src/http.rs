@@ -351,7 +351,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Config {
         Config {
-            workers: 16,
+            workers: 8,
             max_header_bytes: 64 * 1024,
             max_body_bytes: 5 * 1024 * 1024,
             request_timeout: Duration::from_secs(10),

@@ -1,9 +1,10 @@
 //! NSQ-style log lines on stderr.
 //!
-//! This module owns the process logger: an `env_logger` whose lines look like
-//! Go nsqd's, `[nsqd] 2026/11/24 10:00:00.000000 INFO: message` (prefix, UTC
-//! date and time with microseconds, level word, message), and the mapping of
-//! nsqd's `--log-level` words onto `log` filters.
+//! This module owns the process logger: lines look like Go nsqd's,
+//! `[nsqd] 2026/11/24 10:00:00.000000 INFO: message` (prefix, UTC date and time with
+//! microseconds, level word, message), and the mapping of nsqd's `--log-level` words
+//! onto `log` filters. The level is `log`'s global maximum only, so
+//! `PUT /config/log_level` takes effect at once.
 
 use std::fmt;
 use std::io::Write;
@@ -11,30 +12,44 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use log::{Level, LevelFilter};
 
+/// The process logger: one formatted line per record, written to stderr at once.
+struct StderrLogger {
+    prefix: String,
+}
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let line = format_line(&self.prefix, now, record.level(), record.args());
+        // A closed stderr must not take the process down.
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    }
+
+    fn flush(&self) {}
+}
+
 /// Installs the global logger writing NSQ-style lines to stderr.
 ///
 /// `prefix` is printed as given (it normally ends with a space, e.g. `"[nsqd] "`);
 /// `level` is one of debug/info/warn/error/fatal. An unknown level is an error.
-/// If a logger is already installed, the first one stays and this returns `Ok`.
+/// If a logger is already installed, the first one stays (the level is still set).
 pub fn init(prefix: &str, level: &str) -> Result<(), String> {
     let filter = parse_level(level).ok_or_else(|| format!("invalid log-level '{level}'"))?;
-    let prefix = prefix.to_string();
-    let installed = env_logger::Builder::new()
-        .filter_level(filter)
-        .target(env_logger::Target::Stderr)
-        .format(move |buf, record| {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default();
-            writeln!(
-                buf,
-                "{}",
-                format_line(&prefix, now, record.level(), record.args())
-            )
-        })
-        .try_init();
+    let logger = Box::leak(Box::new(StderrLogger {
+        prefix: prefix.to_string(),
+    }));
     // An already-installed logger is not an error: tests and embedders may call init repeatedly.
-    drop(installed);
+    let _ = log::set_logger(logger);
+    log::set_max_level(filter);
     Ok(())
 }
 

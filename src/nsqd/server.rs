@@ -78,6 +78,8 @@ fn v2_config(opts: &Options) -> V2Config {
 impl Server {
     /// Binds the listeners and starts serving.
     pub fn start(opts: &Options) -> io::Result<Server> {
+        // Listen first: clients queue in the kernel's backlog while the data loads.
+        let reactor = Reactor::bind(resolve(&opts.tcp_address)?)?;
         let data_path = PathBuf::from(match opts.data_path.as_str() {
             "" => ".",
             path => path,
@@ -118,7 +120,6 @@ impl Server {
             started: Instant::now(),
             e2e_percentiles: opts.e2e_processing_latency_percentiles.clone(),
         };
-        let reactor = Reactor::bind(resolve(&opts.tcp_address)?)?;
         let tcp_addr = reactor.local_addr()?;
         let wakeup = reactor.wakeup();
         let config = v2_config(opts);

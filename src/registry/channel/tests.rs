@@ -588,3 +588,16 @@ fn delivered_message_keeps_id_timestamp_and_body() {
     assert_eq!(seen[0].timestamp, 42);
     assert!(Arc::ptr_eq(&seen[0].body, &body));
 }
+
+#[test]
+fn id_hash_spreads_sequential_ids_over_low_bits() {
+    use std::hash::BuildHasher;
+    let mut buckets = std::collections::HashSet::new();
+    let mut guid = crate::registry::message::GuidFactory::new(1);
+    for _ in 0..1024 {
+        let id = guid.next(1_700_000_000_000_000_000);
+        buckets.insert(IdHash.hash_one(id) & 1023);
+    }
+    // Sequential IDs must not pile into a few table slots.
+    assert!(buckets.len() > 500, "{} distinct of 1024", buckets.len());
+}
