@@ -11,6 +11,7 @@
 //! - [`flags`]: Go-style command-line flags (`-flag`, `--flag=value`, repeatable lists).
 //! - [`logging`]: NSQ-style log lines (`[nsqd] 2026/11/24 10:00:00.000000 INFO: ...`).
 //! - [`lookupd`]: the nsqlookupd program — registration db, V1 protocol, HTTP API.
+//! - [`program`]: what each main does — flags, logging, signals, start, clean stop.
 //! - [`nsqd`]: the nsqd program — options, the V2 connection handler, the server, shutdown.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -21,6 +22,7 @@ pub mod http;
 pub mod logging;
 pub mod lookupd;
 pub mod nsqd;
+pub mod program;
 pub mod proto;
 pub mod reactor;
 pub mod registry;

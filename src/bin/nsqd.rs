@@ -1,70 +1,27 @@
 //! nsqd: the NSQ broker. Parses Go-compatible flags, starts the server, and stops it
 //! cleanly on SIGINT or SIGTERM.
 
-use nsq::nsqd::options::{parse_args, Command};
+use nsq::nsqd::options::{parse_args, Options};
 use nsq::nsqd::server::Server;
-use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook::iterator::Signals;
+use nsq::program::{run, Program};
 use std::process::ExitCode;
+
+fn start(opts: &Options) -> Result<Server, String> {
+    if !opts.data_path.is_empty() {
+        std::fs::create_dir_all(&opts.data_path)
+            .map_err(|e| format!("data path {}: {e}", opts.data_path))?;
+    }
+    log::info!("node-id {}", opts.node_id);
+    Server::start(opts).map_err(|e| format!("failed to start on {}: {e}", opts.tcp_address))
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let opts = match parse_args(&args) {
-        Ok(Command::Run(opts)) => opts,
-        Ok(Command::Help(text)) => {
-            eprint!("{text}");
-            return ExitCode::SUCCESS;
-        }
-        Ok(Command::Version) => {
-            println!(
-                "nsqd v{} (nsq-rs {})",
-                nsq::NSQ_VERSION,
-                env!("CARGO_PKG_VERSION")
-            );
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("nsqd: {message}");
-            return ExitCode::from(2);
-        }
+    let program = Program {
+        name: "nsqd",
+        logging: |o: &Options| (o.log_prefix.clone(), o.log_level.clone()),
+        start,
+        stop: Server::stop,
     };
-    if let Err(e) = nsq::logging::init(&opts.log_prefix, &opts.log_level) {
-        eprintln!("nsqd: {e}");
-        return ExitCode::from(2);
-    }
-    let mut signals = match Signals::new([SIGINT, SIGTERM]) {
-        Ok(s) => s,
-        Err(e) => {
-            log::error!("cannot install signal handlers: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    if !opts.data_path.is_empty() {
-        if let Err(e) = std::fs::create_dir_all(&opts.data_path) {
-            log::error!("data path {}: {e}", opts.data_path);
-            return ExitCode::FAILURE;
-        }
-    }
-    log::info!(
-        "nsqd v{} (nsq-rs) node-id {}",
-        nsq::NSQ_VERSION,
-        opts.node_id
-    );
-    let server = match Server::start(&opts) {
-        Ok(s) => s,
-        Err(e) => {
-            log::error!("failed to listen on {}: {e}", opts.tcp_address);
-            return ExitCode::FAILURE;
-        }
-    };
-    if let Some(signal) = signals.forever().next() {
-        log::info!("received signal {signal}: shutting down");
-    }
-    match server.stop() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            log::error!("shutdown: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    run(program, parse_args(&args))
 }
