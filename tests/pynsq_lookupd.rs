@@ -4,85 +4,18 @@
 //! address finds both through `/lookup` and consumes every message of both exactly once.
 mod common;
 
+use common::pynsq::{run_script, venv_python};
+
 use std::collections::{BTreeMap, HashSet};
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::{http, Lookupd, Nsqd, WAIT};
 use serde_json::Value;
 
-/// The Python script gets this long before it is killed.
-const SCRIPT_LIMIT: Duration = Duration::from_secs(60);
 /// Messages published to each nsqd.
 const PER_NSQD: usize = 200;
 const TOPIC: &str = "t";
 const CHANNEL: &str = "c";
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn venv_python() -> PathBuf {
-    let python = repo().join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/venv.sh (from the repo root) to create the venv with pynsq",
-        python.display()
-    );
-    python
-}
-
-fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = pipe.read_to_end(&mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
-    })
-}
-
-/// What a script printed and how it ended.
-struct Run {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `.venv/bin/python tests/pynsq/<script> <args>`, killing it after [`SCRIPT_LIMIT`].
-fn run_script(script: &str, args: &[String]) -> Run {
-    let mut child = Command::new(venv_python())
-        .arg(repo().join("tests/pynsq").join(script))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn python");
-    let stdout = drain(child.stdout.take().unwrap());
-    let stderr = drain(child.stderr.take().unwrap());
-    let deadline = Instant::now() + SCRIPT_LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait python") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{script} ran over {SCRIPT_LIMIT:?} and was killed; stderr:\n{}",
-                stderr.join().unwrap()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Run {
-        status,
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    }
-}
 
 fn body(source: &str, i: usize) -> String {
     format!("{source}-{i:04}")

@@ -139,22 +139,15 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Command, String> {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        parse_args(&args)
+        flags::program_tests::parse(parse_args, args)
     }
 
     fn run(args: &[&str]) -> Options {
-        match parse(args) {
-            Ok(Command::Run(opts)) => *opts,
-            other => panic!("expected Run, got {other:?}"),
-        }
+        flags::program_tests::run(parse_args, args)
     }
 
     fn err(args: &[&str]) -> String {
-        match parse(args) {
-            Err(e) => e,
-            other => panic!("expected an error, got {other:?}"),
-        }
+        flags::program_tests::err(parse_args, args)
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! client that speaks raw bytes so tests can assert exactly what goes over the wire.
 #![allow(dead_code)]
 
+pub mod pynsq;
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::PathBuf;
