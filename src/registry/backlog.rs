@@ -15,6 +15,7 @@ use crate::diskqueue::{DiskQueue, SyncJob};
 use crate::proto::{self, MESSAGE_HEADER_LEN};
 use std::collections::VecDeque;
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Encodes a message as a disk record: `[ts][attempts][id][body]`.
@@ -47,6 +48,8 @@ pub struct Backlog {
     disk: Option<DiskQueue>,
     /// Set when a disk write failed; `/ping` reports it.
     pub last_error: Option<String>,
+    /// Shared with the registry: disk writes since it last looked for fsyncs owed.
+    disk_writes: Option<Arc<AtomicU64>>,
 }
 
 impl Backlog {
@@ -58,7 +61,14 @@ impl Backlog {
             mem_limit,
             disk,
             last_error: None,
+            disk_writes: None,
         }
+    }
+
+    /// Counts this backlog's disk writes in `counter`.
+    pub fn counting(mut self, counter: Arc<AtomicU64>) -> Backlog {
+        self.disk_writes = Some(counter);
+        self
     }
 
     /// Messages held, memory and disk.
@@ -81,6 +91,9 @@ impl Backlog {
         let on_disk = self.backend_depth() > 0;
         match &mut self.disk {
             Some(disk) if on_disk || self.mem.len() >= self.mem_limit => {
+                if let Some(counter) = &self.disk_writes {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
                 if let Err(e) = disk.put(&encode(&msg)) {
                     // Keep the message rather than lose it; /ping reports the failure.
                     log::error!("diskqueue write failed: {e}");

@@ -153,7 +153,12 @@ pub struct Registry {
     listener: Option<Listener>,
     /// Topics, channels or pause flags changed since `nsqd.dat` was last written.
     metadata_dirty: bool,
+    /// Disk writes by any backlog since `sync_jobs` last looked.
+    disk_writes: DiskWrites,
 }
+
+/// Disk writes by any backlog, shared between the backlogs and their registry.
+type DiskWrites = std::sync::Arc<std::sync::atomic::AtomicU64>;
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -176,6 +181,7 @@ impl Registry {
             kicked: Vec::new(),
             listener: None,
             metadata_dirty: false,
+            disk_writes: Default::default(),
             rng: 0x9e37_79b9_7f4a_7c15 ^ message::unix_nanos() as u64,
         }
     }
@@ -228,6 +234,7 @@ impl Registry {
             &self.config,
             &self.listener,
             &mut self.metadata_dirty,
+            &self.disk_writes,
         )
     }
 
@@ -240,6 +247,7 @@ impl Registry {
             &self.config,
             &self.listener,
             &mut self.metadata_dirty,
+            &self.disk_writes,
         );
         if !t.channels.contains_key(channel) {
             log::info!("TOPIC({topic}): new channel({channel})");
@@ -248,7 +256,8 @@ impl Registry {
                 Change::Registered(topic.into(), Some(channel.into())),
             );
             let queue = format!("{topic}:{channel}");
-            let mut ch = Channel::with_backlog(channel, backlog(&self.config, &queue));
+            let mut ch =
+                Channel::with_backlog(channel, backlog(&self.config, &queue, &self.disk_writes));
             if !self.config.e2e_percentiles.is_empty() {
                 ch.e2e = Some(latency::LatencyWindow::new(self.config.e2e_window, now));
             }
@@ -276,6 +285,7 @@ impl Registry {
             &self.config,
             &self.listener,
             &mut self.metadata_dirty,
+            &self.disk_writes,
         );
         t.publish(bodies, defer_ms, now);
         if t.flowing() {
@@ -615,7 +625,15 @@ impl Registry {
     /// The disk work owed: queues that reached `--sync-every` (or, with `force`, any
     /// with unsynced writes). Run the jobs after releasing the lock.
     pub fn sync_jobs(&mut self, force: bool) -> Vec<SyncJob> {
+        let written = self
+            .disk_writes
+            .swap(0, std::sync::atomic::Ordering::Relaxed);
         let mut jobs = Vec::new();
+        // Without a disk write since the last look no queue reached --sync-every;
+        // the periodic forced sync covers what reads leave owed.
+        if written == 0 && !force {
+            return jobs;
+        }
         for topic in self.topics.values_mut() {
             jobs.extend(topic.backlog().sync_job(force));
             for channel in topic.channels.values_mut() {
@@ -711,20 +729,21 @@ fn get_or_create<'a>(
     config: &Config,
     listener: &Option<Listener>,
     metadata_dirty: &mut bool,
+    disk_writes: &DiskWrites,
 ) -> &'a mut Topic {
     if !topics.contains_key(name) {
         log::info!("TOPIC({name}): created");
         tell(listener, Change::Registered(name.into(), None));
         *metadata_dirty |= !crate::proto::is_ephemeral(name);
     }
-    topics
-        .entry(name.to_string())
-        .or_insert_with(|| Topic::with_backlog(name, config.node_id, backlog(config, name)))
+    topics.entry(name.to_string()).or_insert_with(|| {
+        Topic::with_backlog(name, config.node_id, backlog(config, name, disk_writes))
+    })
 }
 
 /// The queue of a topic (`queue` = its name) or channel (`topic:channel`): memory only
 /// for ephemeral names or without a data path, else memory then a disk queue.
-fn backlog(config: &Config, queue: &str) -> Backlog {
+fn backlog(config: &Config, queue: &str, disk_writes: &DiskWrites) -> Backlog {
     if crate::proto::is_ephemeral(queue) {
         return Backlog::new(config.mem_queue_size, None);
     }
@@ -732,7 +751,7 @@ fn backlog(config: &Config, queue: &str) -> Backlog {
         return Backlog::new(usize::MAX, None);
     };
     match DiskQueue::open(dir, queue, config.disk.clone()) {
-        Ok(disk) => Backlog::new(config.mem_queue_size, Some(disk)),
+        Ok(disk) => Backlog::new(config.mem_queue_size, Some(disk)).counting(disk_writes.clone()),
         Err(e) => {
             log::error!("DISKQUEUE({queue}): cannot open: {e}; keeping it in memory");
             let mut b = Backlog::new(usize::MAX, None);

@@ -575,3 +575,31 @@ fn load_hands_held_messages_to_every_channel_in_order() {
     assert!(t.channels["b"].paused);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn sync_jobs_follow_disk_writes() {
+    let dir = std::env::temp_dir().join(format!("nsq-rs-syncjobs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let now = Instant::now();
+    let mut cfg = Config {
+        data_path: Some(dir.clone()),
+        mem_queue_size: 0,
+        ..config()
+    };
+    cfg.disk.sync_every = 1;
+    let mut reg = Registry::new(cfg);
+    reg.channel("t", "c", now);
+    assert!(
+        reg.sync_jobs(false).is_empty(),
+        "nothing written, nothing owed"
+    );
+    pub_one(&mut reg, "t", b"x", now);
+    let jobs = reg.sync_jobs(false);
+    assert_eq!(jobs.len(), 1, "the channel's queue owes its fsync");
+    for job in jobs {
+        job.run().unwrap();
+    }
+    assert!(reg.sync_jobs(false).is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
