@@ -6,11 +6,15 @@
 //! at random and loses order; we don't.) Ephemeral backlogs have no disk: what does not
 //! fit in memory is dropped, as nsqd does.
 //!
+//! Memory holds *runs* of published batches (one entry per PUB or MPUB, a queued
+//! message costing its body plus 12 bytes) and single messages (requeued, read back
+//! from disk, or handed on by a topic).
+//!
 //! At a clean stop [`Backlog::persist`] puts everything on disk in order; when memory
 //! and disk both hold messages it re-appends the disk part behind the memory part, so
 //! the files stay in go-diskqueue's format and a Go nsqd reads them in the same order.
 
-use super::message::Message;
+use super::message::{Batch, Body, Message};
 use crate::diskqueue::{DiskQueue, SyncJob};
 use crate::proto::{self, MESSAGE_HEADER_LEN};
 use std::collections::VecDeque;
@@ -28,6 +32,17 @@ pub fn encode(msg: &Message) -> Vec<u8> {
     out
 }
 
+/// Encodes message `index` of `batch` as a disk record (not yet attempted).
+fn encode_in_batch(batch: &Batch, index: u32) -> Vec<u8> {
+    let body = batch.body(index);
+    let mut out = Vec::with_capacity(MESSAGE_HEADER_LEN + body.len());
+    out.extend_from_slice(&batch.timestamp().to_be_bytes());
+    out.extend_from_slice(&0u16.to_be_bytes());
+    out.extend_from_slice(&batch.id(index));
+    out.extend_from_slice(body);
+    out
+}
+
 /// Decodes a disk record; `None` (logged by the caller) when it is too short.
 pub fn decode(record: &[u8]) -> Option<Message> {
     let m = proto::decode_message(record)?;
@@ -36,14 +51,41 @@ pub fn decode(record: &[u8]) -> Option<Message> {
         timestamp: m.timestamp,
         attempts: m.attempts,
         defer_ms: 0,
-        body: Arc::from(m.body),
+        body: Body::from(m.body),
     })
+}
+
+/// An entry of a backlog's memory part.
+#[derive(Debug)]
+pub enum Queued {
+    /// Messages `next..end` of a batch, none attempted yet.
+    Run {
+        /// The batch holding them.
+        batch: Batch,
+        /// The first not yet taken.
+        next: u32,
+        /// One past the last.
+        end: u32,
+    },
+    /// A single message.
+    One(Box<Message>),
+}
+
+impl Queued {
+    fn len(&self) -> usize {
+        match self {
+            Queued::Run { next, end, .. } => (end - next) as usize,
+            Queued::One(_) => 1,
+        }
+    }
 }
 
 /// Messages waiting, in order: memory head, disk tail.
 #[derive(Debug)]
 pub struct Backlog {
-    mem: VecDeque<Message>,
+    mem: VecDeque<Queued>,
+    /// Messages in `mem`.
+    mem_len: usize,
     mem_limit: usize,
     disk: Option<DiskQueue>,
     /// Set when a disk write failed; `/ping` reports it.
@@ -58,6 +100,7 @@ impl Backlog {
     pub fn new(mem_limit: usize, disk: Option<DiskQueue>) -> Backlog {
         Backlog {
             mem: VecDeque::new(),
+            mem_len: 0,
             mem_limit,
             disk,
             last_error: None,
@@ -73,7 +116,7 @@ impl Backlog {
 
     /// Messages held, memory and disk.
     pub fn len(&self) -> usize {
-        self.mem.len() + self.backend_depth() as usize
+        self.mem_len + self.backend_depth() as usize
     }
 
     /// True when nothing is held.
@@ -86,31 +129,112 @@ impl Backlog {
         self.disk.as_ref().map_or(0, DiskQueue::depth)
     }
 
+    fn count_disk_write(&self) {
+        if let Some(counter) = &self.disk_writes {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// How many more messages memory takes now: none once anything is on disk (new
+    /// messages queue behind it there).
+    fn mem_room(&self) -> usize {
+        if self.backend_depth() > 0 {
+            return 0;
+        }
+        self.mem_limit.saturating_sub(self.mem_len)
+    }
+
+    /// Writes `record` to disk; on failure the caller keeps the message in memory.
+    fn put_disk(&mut self, record: &[u8]) -> bool {
+        self.count_disk_write();
+        let Some(disk) = &mut self.disk else {
+            return false;
+        };
+        match disk.put(record) {
+            Ok(()) => true,
+            Err(e) => {
+                // Keep the message rather than lose it; /ping reports the failure.
+                log::error!("diskqueue write failed: {e}");
+                self.last_error = Some(e.to_string());
+                false
+            }
+        }
+    }
+
+    fn push_mem(&mut self, entry: Queued) {
+        self.mem_len += entry.len();
+        self.mem.push_back(entry);
+    }
+
     /// Appends a message at the tail.
     pub fn push(&mut self, msg: Message) {
-        let on_disk = self.backend_depth() > 0;
-        match &mut self.disk {
-            Some(disk) if on_disk || self.mem.len() >= self.mem_limit => {
-                if let Some(counter) = &self.disk_writes {
-                    counter.fetch_add(1, Ordering::Relaxed);
-                }
-                if let Err(e) = disk.put(&encode(&msg)) {
-                    // Keep the message rather than lose it; /ping reports the failure.
-                    log::error!("diskqueue write failed: {e}");
-                    self.last_error = Some(e.to_string());
-                    self.mem.push_back(msg);
-                }
+        if self.mem_room() == 0 && (self.disk.is_none() || self.put_disk(&encode(&msg))) {
+            return; // on disk, or dropped (ephemeral and full)
+        }
+        self.push_mem(Queued::One(Box::new(msg)));
+    }
+
+    /// Appends messages `range` of `batch` at the tail: what fits in memory as one
+    /// run, the rest on disk (or dropped, when ephemeral).
+    pub fn push_run(&mut self, batch: &Batch, range: std::ops::Range<u32>) {
+        let in_mem = self.mem_room().min(range.len()) as u32;
+        let split = range.start + in_mem;
+        if in_mem > 0 {
+            self.push_mem(Queued::Run {
+                batch: batch.clone(),
+                next: range.start,
+                end: split,
+            });
+        }
+        if self.disk.is_none() {
+            return;
+        }
+        for index in split..range.end {
+            if !self.put_disk(&encode_in_batch(batch, index)) {
+                self.push_mem(Queued::One(Box::new(batch.message(index))));
             }
-            None if self.mem.len() >= self.mem_limit => {}
-            _ => self.mem.push_back(msg),
+        }
+    }
+
+    /// Appends an entry taken from another backlog with [`Backlog::pop_queued`].
+    pub fn push_queued(&mut self, entry: &Queued) {
+        match entry {
+            Queued::Run { batch, next, end } => self.push_run(batch, *next..*end),
+            Queued::One(msg) => self.push(Message::clone(msg)),
         }
     }
 
     /// Takes the oldest message.
     pub fn pop(&mut self) -> Option<Message> {
-        if let Some(msg) = self.mem.pop_front() {
-            return Some(msg);
+        match self.mem.front_mut() {
+            Some(Queued::Run { batch, next, end }) => {
+                let msg = batch.message(*next);
+                *next += 1;
+                let used_up = next == end;
+                self.mem_len -= 1;
+                if used_up {
+                    self.mem.pop_front();
+                }
+                Some(msg)
+            }
+            Some(Queued::One(_)) => match self.pop_queued() {
+                Some(Queued::One(msg)) => Some(*msg),
+                _ => None,
+            },
+            None => self.pop_disk(),
         }
+    }
+
+    /// Takes the oldest entry whole: a run or a single message.
+    pub fn pop_queued(&mut self) -> Option<Queued> {
+        if let Some(entry) = self.mem.pop_front() {
+            self.mem_len -= entry.len();
+            return Some(entry);
+        }
+        self.pop_disk().map(|msg| Queued::One(Box::new(msg)))
+    }
+
+    fn pop_disk(&mut self) -> Option<Message> {
         let disk = self.disk.as_mut()?;
         while let Some(record) = disk.get() {
             match decode(&record) {
@@ -124,6 +248,7 @@ impl Backlog {
     /// Drops every message, in memory and on disk.
     pub fn empty(&mut self) {
         self.mem.clear();
+        self.mem_len = 0;
         if let Some(disk) = &mut self.disk {
             if let Err(e) = disk.empty() {
                 log::error!("diskqueue empty failed: {e}");
@@ -154,20 +279,23 @@ impl Backlog {
             return Ok(());
         };
         let old_on_disk = disk.depth();
-        if !self.mem.is_empty() && old_on_disk > 0 {
-            // Memory is older than disk: write it, then move the old disk part behind.
-            for msg in &self.mem {
-                disk.put(&encode(msg))?;
+        for entry in &self.mem {
+            match entry {
+                Queued::Run { batch, next, end } => {
+                    for index in *next..*end {
+                        disk.put(&encode_in_batch(batch, index))?;
+                    }
+                }
+                Queued::One(msg) => disk.put(&encode(msg))?,
             }
+        }
+        if !self.mem.is_empty() && old_on_disk > 0 {
+            // Memory was older than disk: move the old disk part behind it.
             for _ in 0..old_on_disk {
                 match disk.get() {
                     Some(record) => disk.put(&record)?,
                     None => break,
                 }
-            }
-        } else {
-            for msg in &self.mem {
-                disk.put(&encode(msg))?;
             }
         }
         for msg in &extra {
@@ -183,5 +311,91 @@ impl Backlog {
                 log::error!("diskqueue delete failed: {e}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diskqueue::Config;
+    use crate::registry::message::GuidFactory;
+
+    fn batch(bodies: &[&[u8]]) -> Batch {
+        let mut guid = GuidFactory::new(1);
+        Batch::build(bodies.iter().copied(), 5, &mut guid, &mut Vec::new())
+    }
+
+    fn open(dir: &std::path::Path) -> DiskQueue {
+        let config = Config {
+            max_bytes_per_file: 1 << 20,
+            min_msg_size: 26,
+            max_msg_size: 1 << 20,
+            sync_every: 100,
+        };
+        DiskQueue::open(dir, "q", config).unwrap()
+    }
+
+    fn disk(tag: &str) -> (std::path::PathBuf, DiskQueue) {
+        let dir = std::env::temp_dir().join(format!("nsq-backlog-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let dq = open(&dir);
+        (dir, dq)
+    }
+
+    fn drain(b: &mut Backlog) -> Vec<Vec<u8>> {
+        std::iter::from_fn(|| b.pop())
+            .map(|m| m.body.to_vec())
+            .collect()
+    }
+
+    #[test]
+    fn a_run_splits_between_memory_and_disk_in_order() {
+        let (dir, dq) = disk("split");
+        let mut b = Backlog::new(3, Some(dq));
+        b.push_run(&batch(&[b"a", b"b", b"c", b"d", b"e"]), 0..5);
+        b.push_run(&batch(&[b"f"]), 0..1);
+        assert_eq!((b.len(), b.backend_depth()), (6, 3));
+        assert_eq!(drain(&mut b), [b"a", b"b", b"c", b"d", b"e", b"f"]);
+        assert!(b.is_empty());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn ephemeral_overflow_of_a_run_is_dropped() {
+        let mut b = Backlog::new(2, None);
+        b.push_run(&batch(&[b"a", b"b", b"c"]), 0..3);
+        assert_eq!(drain(&mut b), [b"a", b"b"]);
+    }
+
+    #[test]
+    fn entries_move_whole_and_keep_their_place() {
+        let mut topic = Backlog::new(100, None);
+        let run = batch(&[b"a", b"b", b"c"]);
+        topic.push_run(&run, 0..3);
+        topic.push(run.message(1));
+        let mut channel = Backlog::new(100, None);
+        assert!(channel.pop().is_none());
+        channel.push_run(&run, 2..3);
+        while let Some(entry) = topic.pop_queued() {
+            channel.push_queued(&entry);
+        }
+        assert_eq!(topic.len(), 0);
+        assert_eq!(channel.len(), 5);
+        assert_eq!(drain(&mut channel), [b"c", b"a", b"b", b"c", b"b"]);
+    }
+
+    #[test]
+    fn persist_writes_memory_then_the_older_disk_part_behind_it() {
+        let (dir, dq) = disk("persist");
+        let mut b = Backlog::new(2, Some(dq));
+        let run = batch(&[b"a", b"b", b"c"]);
+        b.push_run(&run, 0..3);
+        b.pop();
+        let extra = vec![run.message(0)];
+        b.persist(extra).unwrap();
+        let mut b = Backlog::new(0, Some(open(&dir)));
+        assert_eq!(drain(&mut b), [b"b", b"c", b"a"]);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -8,7 +8,7 @@
 
 use super::backlog::Backlog;
 use super::latency::LatencyWindow;
-use super::message::{unix_nanos, Message};
+use super::message::{unix_nanos, Batch, Message};
 use super::ClientId;
 use crate::proto::MessageId;
 use std::cmp::Ordering;
@@ -224,6 +224,12 @@ impl Channel {
         } else {
             self.backlog.push(msg);
         }
+    }
+
+    /// Takes messages `range` of a batch from its topic, queued behind the others.
+    pub fn put_run(&mut self, batch: &Batch, range: std::ops::Range<u32>) {
+        self.message_count += range.len() as u64;
+        self.backlog.push_run(batch, range);
     }
 
     fn defer(&mut self, msg: Message, at: Instant) {

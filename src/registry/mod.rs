@@ -275,7 +275,7 @@ impl Registry {
     pub fn publish<'a>(
         &mut self,
         topic: &str,
-        bodies: impl IntoIterator<Item = &'a [u8]>,
+        bodies: impl IntoIterator<Item = &'a [u8], IntoIter: Clone>,
         defer_ms: u64,
         now: Instant,
     ) {
@@ -287,7 +287,7 @@ impl Registry {
             &mut self.metadata_dirty,
             &self.disk_writes,
         );
-        t.publish(bodies, defer_ms, now);
+        t.publish(bodies.into_iter(), defer_ms, now);
         if t.flowing() {
             Self::mark_dirty(&mut self.dirty, t);
         }

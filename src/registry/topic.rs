@@ -6,13 +6,12 @@
 //! channel, or paused, keeps its messages in order and hands them over, oldest first,
 //! the moment it flows again.
 
-use super::backlog::Backlog;
+use super::backlog::{Backlog, Queued};
 use super::channel::Channel;
-use super::message::{unix_nanos, GuidFactory, Message};
+use super::message::{unix_nanos, Batch, GuidFactory, Message};
 use crate::proto::MessageId;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// One topic.
@@ -28,6 +27,8 @@ pub struct Topic {
     pub channels: BTreeMap<String, Channel>,
     backlog: Backlog,
     guid: GuidFactory,
+    /// Reused to assemble each published batch.
+    scratch: Vec<u8>,
     /// Messages published.
     pub message_count: u64,
     /// Bytes of message bodies published.
@@ -51,6 +52,7 @@ impl Topic {
             channels: BTreeMap::new(),
             backlog,
             guid: GuidFactory::new(node_id),
+            scratch: Vec::new(),
             message_count: 0,
             message_bytes: 0,
             dirty: false,
@@ -77,28 +79,46 @@ impl Topic {
         !self.paused && !self.channels.is_empty()
     }
 
-    /// Publishes `bodies` in order, each deferred by `defer_ms` (0 for none).
+    /// Publishes `bodies` in order, each deferred by `defer_ms` (0 for none), as one
+    /// batch: every channel gets a run of it, not a copy.
     pub fn publish<'a>(
         &mut self,
-        bodies: impl IntoIterator<Item = &'a [u8]>,
+        bodies: impl Iterator<Item = &'a [u8]> + Clone,
         defer_ms: u64,
         now: Instant,
     ) {
-        let ts = unix_nanos();
-        for body in bodies {
-            let msg = Message {
-                id: self.guid.next(ts),
-                timestamp: ts,
-                attempts: 0,
-                defer_ms,
-                body: Arc::from(body),
-            };
-            self.message_count += 1;
-            self.message_bytes += body.len() as u64;
-            if self.flowing() {
-                self.fan_out(msg, now);
-            } else {
-                self.backlog.push(msg);
+        let batch = Batch::build(bodies, unix_nanos(), &mut self.guid, &mut self.scratch);
+        let count = batch.count();
+        self.message_count += u64::from(count);
+        self.message_bytes += batch.body_bytes();
+        if defer_ms > 0 {
+            for index in 0..count {
+                let mut msg = batch.message(index);
+                msg.defer_ms = defer_ms;
+                self.hand_over(Queued::One(Box::new(msg)), now);
+            }
+        } else {
+            self.hand_over(
+                Queued::Run {
+                    batch,
+                    next: 0,
+                    end: count,
+                },
+                now,
+            );
+        }
+    }
+
+    /// Gives `entry` to every channel when flowing, or keeps it.
+    fn hand_over(&mut self, entry: Queued, now: Instant) {
+        if !self.flowing() {
+            self.backlog.push_queued(&entry);
+            return;
+        }
+        for channel in self.channels.values_mut() {
+            match &entry {
+                Queued::Run { batch, next, end } => channel.put_run(batch, *next..*end),
+                Queued::One(msg) => channel.put(Message::clone(msg), now),
             }
         }
     }
@@ -108,20 +128,8 @@ impl Topic {
         if !self.flowing() {
             return;
         }
-        while let Some(msg) = self.backlog.pop() {
-            self.fan_out(msg, now);
-        }
-    }
-
-    fn fan_out(&mut self, msg: Message, now: Instant) {
-        let mut channels = self.channels.values_mut().peekable();
-        while let Some(channel) = channels.next() {
-            if channels.peek().is_some() {
-                channel.put(msg.clone(), now);
-            } else {
-                channel.put(msg, now);
-                return;
-            }
+        while let Some(entry) = self.backlog.pop_queued() {
+            self.hand_over(entry, now);
         }
     }
 

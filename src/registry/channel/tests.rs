@@ -1,7 +1,6 @@
 use super::*;
 use crate::registry::backlog::Backlog;
-use crate::registry::message::hex_id;
-use std::sync::Arc;
+use crate::registry::message::{hex_id, Body};
 
 fn msg(n: u64) -> Message {
     Message {
@@ -9,7 +8,7 @@ fn msg(n: u64) -> Message {
         timestamp: n as i64,
         attempts: 0,
         defer_ms: 0,
-        body: Arc::from(format!("m{n}").as_bytes()),
+        body: Body::from(format!("m{n}").as_bytes()),
     }
 }
 
@@ -577,7 +576,7 @@ fn delivered_message_keeps_id_timestamp_and_body() {
     let now = Instant::now();
     let mut ch = channel_with(&[(1, 1)]);
     let original = msg(42);
-    let body = Arc::clone(&original.body);
+    let body = original.body.clone();
     ch.put(original, now);
     let mut seen = Vec::new();
     ch.pump(now, &mut |_| true, &mut |_, m: &Message| {
@@ -586,7 +585,7 @@ fn delivered_message_keeps_id_timestamp_and_body() {
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].id, hex_id(42));
     assert_eq!(seen[0].timestamp, 42);
-    assert!(Arc::ptr_eq(&seen[0].body, &body));
+    assert!(seen[0].body.same_allocation(&body));
 }
 
 #[test]
@@ -595,7 +594,7 @@ fn id_hash_spreads_sequential_ids_over_low_bits() {
     let mut buckets = std::collections::HashSet::new();
     let mut guid = crate::registry::message::GuidFactory::new(1);
     for _ in 0..1024 {
-        let id = guid.next(1_700_000_000_000_000_000);
+        let id = hex_id(guid.next(1_700_000_000_000_000_000));
         buckets.insert(IdHash.hash_one(id) & 1023);
     }
     // Sequential IDs must not pile into a few table slots.
