@@ -244,7 +244,12 @@ impl DiskQueue {
     /// Appends a record. Fails (and keeps nothing) when its size is outside
     /// `min_msg_size..=max_msg_size` or buffered data cannot be written.
     pub fn put(&mut self, payload: &[u8]) -> io::Result<()> {
-        let len = payload.len();
+        self.put_parts(&[payload])
+    }
+
+    /// Appends one record made of `parts` back to back (so callers need not join them).
+    pub fn put_parts(&mut self, parts: &[&[u8]]) -> io::Result<()> {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
         if len < self.config.min_msg_size as usize || len > self.config.max_msg_size as usize {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -263,7 +268,9 @@ impl DiskQueue {
         }
         // len <= max_msg_size, a u32; Go reads it as an int32.
         self.pending.extend_from_slice(&(len as u32).to_be_bytes());
-        self.pending.extend_from_slice(payload);
+        for part in parts {
+            self.pending.extend_from_slice(part);
+        }
         self.write_pos += total;
         self.depth += 1;
         self.ops += 1;

@@ -2,12 +2,16 @@
 //! [`Persister::flush`] collects the work under the registry lock and does it after
 //! releasing it — disk-queue fsyncs and `nsqd.dat` writes.
 //!
-//! Flushes are serialized by the persister's own lock, held from collecting to the
-//! end of the fsyncs: a writer whose record was collected into another flush's job
-//! waits for that job, so nobody answers `OK` before its write is durable. The V2
-//! handler flushes once per batch of commands read from a socket, before the replies
-//! are sent, so with `--sync-every=1` every command of the batch shares one fsync
-//! (group commit). A syncer thread does the `--sync-timeout` fsyncs.
+//! With `--sync-every=1` the writers flush themselves ([`Persister::settle`]): the V2
+//! handler once per batch of commands read from a socket, before the replies are sent,
+//! so every command of the batch shares one fsync (group commit). Flushes are
+//! serialized by the persister's own lock, held from collecting to the end of the
+//! fsyncs: a writer whose record was collected into another flush's job waits for that
+//! job, so nobody answers `OK` before its write is durable.
+//!
+//! Otherwise an OK promises no fsync (as in Go's nsqd), so writers only nudge the
+//! syncer thread, which does the fsyncs due every `--sync-every` writes and saves
+//! changed metadata at once, and fsyncs everything every `--sync-timeout`.
 
 use super::v2::lock;
 use crate::diskqueue::SyncJob;
@@ -16,7 +20,7 @@ use crate::registry::Registry;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -30,6 +34,11 @@ struct Pending {
 /// Writes what the registry owes the disk.
 pub struct Persister {
     data_path: PathBuf,
+    /// `--sync-every=1`: every OK waits for its fsync.
+    sync_every_write: bool,
+    /// Set by [`Persister::settle`] for the syncer thread, which waits on `nudged`.
+    nudge: Mutex<bool>,
+    nudged: Condvar,
     /// The generation of the last metadata collected and of the last one written.
     generations: Mutex<(u64, u64)>,
     /// Held from collecting to the end of the disk work (taken before the registry).
@@ -37,10 +46,14 @@ pub struct Persister {
 }
 
 impl Persister {
-    /// A persister for `data_path`.
-    pub fn new(data_path: PathBuf) -> Persister {
+    /// A persister for `data_path`; `sync_every_write` (`--sync-every=1`) makes
+    /// [`Persister::settle`] wait for the fsyncs.
+    pub fn new(data_path: PathBuf, sync_every_write: bool) -> Persister {
         Persister {
             data_path,
+            sync_every_write,
+            nudge: Mutex::new(false),
+            nudged: Condvar::new(),
             generations: Mutex::new((0, 0)),
             flushing: Mutex::new(()),
         }
@@ -95,9 +108,31 @@ impl Persister {
         let pending = self.collect(&mut lock(registry), force_sync);
         self.finish(pending);
     }
+
+    /// After a change: with `--sync-every=1`, flushes now (an OK may follow once it
+    /// returns); otherwise asks the syncer thread to do the disk work owed.
+    pub fn settle(&self, registry: &Mutex<Registry>) {
+        if self.sync_every_write {
+            self.flush(registry, false);
+        } else {
+            *self.nudge.lock().unwrap_or_else(|p| p.into_inner()) = true;
+            self.nudged.notify_one();
+        }
+    }
+
+    /// Waits up to `timeout` for a nudge; true if there was one.
+    fn wait_for_nudge(&self, timeout: Duration) -> bool {
+        let guard = self.nudge.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut nudged, _) = self
+            .nudged
+            .wait_timeout_while(guard, timeout, |nudged| !*nudged)
+            .unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut *nudged)
+    }
 }
 
-/// Starts the thread that fsyncs queues with unsynced writes every `interval`.
+/// Starts the thread that does the disk work writers nudge it for, and fsyncs queues
+/// with unsynced writes every `interval`.
 pub fn spawn_syncer(
     persister: Arc<Persister>,
     registry: Arc<Mutex<Registry>>,
@@ -109,7 +144,9 @@ pub fn spawn_syncer(
         .spawn(move || {
             let mut next = Instant::now() + interval;
             while !stop.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(50).min(interval));
+                if persister.wait_for_nudge(Duration::from_millis(50).min(interval)) {
+                    persister.flush(&registry, false);
+                }
                 if Instant::now() >= next {
                     persister.flush(&registry, true);
                     next = Instant::now() + interval;
@@ -129,5 +166,74 @@ pub fn lock_data_dir(dir: &Path) -> std::io::Result<File> {
             dir.display()
         ))),
         Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Config;
+
+    fn registry_in(dir: &Path) -> Arc<Mutex<Registry>> {
+        let mut reg = Registry::new(Config {
+            node_id: 1,
+            mem_queue_size: 100,
+            data_path: Some(dir.to_path_buf()),
+            disk: crate::diskqueue::Config {
+                max_bytes_per_file: 1 << 20,
+                min_msg_size: 26,
+                max_msg_size: 1 << 20,
+                sync_every: 2500,
+            },
+            max_msg_timeout: Duration::from_secs(60),
+            max_channel_consumers: 0,
+            e2e_percentiles: Vec::new(),
+            e2e_window: Duration::from_secs(600),
+        });
+        reg.topic("t");
+        Arc::new(Mutex::new(reg))
+    }
+
+    fn temp(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("nsq-persister-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn settle_writes_before_returning_when_every_write_is_synced() {
+        let dir = temp("sync1");
+        let registry = registry_in(&dir);
+        let persister = Persister::new(dir.clone(), true);
+        persister.settle(&registry);
+        assert!(dir.join(metadata::FILE).exists());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn settle_otherwise_hands_the_work_to_the_syncer_at_once() {
+        let dir = temp("nudge");
+        let registry = registry_in(&dir);
+        let persister = Arc::new(Persister::new(dir.clone(), false));
+        persister.settle(&registry);
+        assert!(
+            !dir.join(metadata::FILE).exists(),
+            "the writer did not wait"
+        );
+        let stop = Arc::new(AtomicBool::new(false));
+        let hour = Duration::from_secs(3600);
+        let syncer = spawn_syncer(persister.clone(), registry, hour, stop.clone()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !dir.join(metadata::FILE).exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        stop.store(true, Ordering::SeqCst);
+        syncer.join().unwrap();
+        assert!(
+            dir.join(metadata::FILE).exists(),
+            "written long before the interval"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

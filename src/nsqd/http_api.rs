@@ -43,7 +43,7 @@ pub struct HttpContext {
 
 /// After a change: do the disk work owed (outside the lock) and wake the reactor.
 fn settle(ctx: &HttpContext) {
-    ctx.persister.flush(&ctx.registry, false);
+    ctx.persister.settle(&ctx.registry);
     ctx.wakeup.wake();
 }
 

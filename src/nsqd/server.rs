@@ -100,7 +100,7 @@ impl Server {
             e2e_percentiles: opts.e2e_processing_latency_percentiles.clone(),
             e2e_window: opts.e2e_processing_latency_window_time,
         })));
-        let persister = Arc::new(Persister::new(data_path.clone()));
+        let persister = Arc::new(Persister::new(data_path.clone(), opts.sync_every == 1));
         {
             let meta = metadata::load(&data_path)?;
             let mut reg = lock(&registry);

@@ -146,10 +146,10 @@ impl V2Handler {
                 }
             }
         }
-        // Fsync (with --sync-every=1, group-committing the batch) before the replies
-        // are flushed at the end of the round, and without the registry lock.
+        // With --sync-every=1, fsync (group-committing the batch) before the replies
+        // are flushed at the end of the round; never with the registry lock held.
         drop(registry);
-        self.persister.flush(&self.registry, false);
+        self.persister.settle(&self.registry);
         if let Some(conn) = net.conn(id) {
             let mut input = input;
             input.drain(..used);

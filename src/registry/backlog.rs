@@ -32,15 +32,13 @@ pub fn encode(msg: &Message) -> Vec<u8> {
     out
 }
 
-/// Encodes message `index` of `batch` as a disk record (not yet attempted).
-fn encode_in_batch(batch: &Batch, index: u32) -> Vec<u8> {
-    let body = batch.body(index);
-    let mut out = Vec::with_capacity(MESSAGE_HEADER_LEN + body.len());
-    out.extend_from_slice(&batch.timestamp().to_be_bytes());
-    out.extend_from_slice(&0u16.to_be_bytes());
-    out.extend_from_slice(&batch.id(index));
-    out.extend_from_slice(body);
-    out
+/// The disk record header of message `index` of `batch` (not yet attempted); the body
+/// follows it.
+fn header_in_batch(batch: &Batch, index: u32) -> [u8; MESSAGE_HEADER_LEN] {
+    let mut header = [0u8; MESSAGE_HEADER_LEN];
+    header[..8].copy_from_slice(&batch.timestamp().to_be_bytes());
+    header[10..].copy_from_slice(&batch.id(index));
+    header
 }
 
 /// Decodes a disk record; `None` (logged by the caller) when it is too short.
@@ -144,13 +142,14 @@ impl Backlog {
         self.mem_limit.saturating_sub(self.mem_len)
     }
 
-    /// Writes `record` to disk; on failure the caller keeps the message in memory.
-    fn put_disk(&mut self, record: &[u8]) -> bool {
+    /// Writes a record made of `parts` to disk; on failure the caller keeps the
+    /// message in memory.
+    fn put_disk(&mut self, parts: &[&[u8]]) -> bool {
         self.count_disk_write();
         let Some(disk) = &mut self.disk else {
             return false;
         };
-        match disk.put(record) {
+        match disk.put_parts(parts) {
             Ok(()) => true,
             Err(e) => {
                 // Keep the message rather than lose it; /ping reports the failure.
@@ -168,7 +167,7 @@ impl Backlog {
 
     /// Appends a message at the tail.
     pub fn push(&mut self, msg: Message) {
-        if self.mem_room() == 0 && (self.disk.is_none() || self.put_disk(&encode(&msg))) {
+        if self.mem_room() == 0 && (self.disk.is_none() || self.put_disk(&[&encode(&msg)])) {
             return; // on disk, or dropped (ephemeral and full)
         }
         self.push_mem(Queued::One(Box::new(msg)));
@@ -190,7 +189,8 @@ impl Backlog {
             return;
         }
         for index in split..range.end {
-            if !self.put_disk(&encode_in_batch(batch, index)) {
+            let header = header_in_batch(batch, index);
+            if !self.put_disk(&[&header, batch.body(index)]) {
                 self.push_mem(Queued::One(Box::new(batch.message(index))));
             }
         }
@@ -283,7 +283,7 @@ impl Backlog {
             match entry {
                 Queued::Run { batch, next, end } => {
                     for index in *next..*end {
-                        disk.put(&encode_in_batch(batch, index))?;
+                        disk.put_parts(&[&header_in_batch(batch, index), batch.body(index)])?;
                     }
                 }
                 Queued::One(msg) => disk.put(&encode(msg))?,
