@@ -2,7 +2,6 @@
 # with ./data; `make test` runs every check CI runs.
 
 CARGO ?= cargo
-TARGET := $(shell rustc -vV | sed -n 's/^host: //p')
 DATA ?= ./data
 
 .PHONY: build release run test lint fmt venv static bench clean
@@ -33,11 +32,10 @@ fmt:
 venv:
 	bash scripts/venv.sh
 
-## static: a stripped, statically linked nsqd; prints its size.
+## static: a stripped, statically linked nsqd (musl when its target is installed,
+## else glibc); prints its path and size.
 static:
-	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --bin nsqd --target $(TARGET)
-	strip target/$(TARGET)/release/nsqd
-	@ls -l target/$(TARGET)/release/nsqd | awk '{ printf "static nsqd: %s bytes (%.2f MiB)\n", $$5, $$5 / 1048576 }'
+	@bin=$$(bash scripts/static.sh) && ls -l $$bin | awk '{ printf "%s: %s bytes (%.2f MiB)\n", $$9, $$5, $$5 / 1048576 }'
 
 ## bench: throughput, latency, RSS, binary size and time to accept, as one table
 ## (BENCHMARKS.md); about a minute. Micro-benchmarks: cargo bench --bench micro.

@@ -4,13 +4,14 @@
 #
 # Phases (writer and pubsub run RUNFOR, default 5s; readers READER_RUNFOR, default 3s,
 # so that they cannot empty the backlog the writer left; the script takes about a minute):
-#   mem    fresh nsqd --mem-queue-size=10000000: writer, then reader on its backlog
+#   mem    fresh nsqd --mem-queue-size=100000000 (all in memory): writer, then reader
 #   spill  fresh nsqd --mem-queue-size=1000000:  writer, then reader (disk backlog)
 #   pubsub fresh nsqd --mem-queue-size=10000000: writers and readers at once
 #   sink   the same writer, reader and pubsub against `nsq_bench sink`
 #   memory idle RSS of a fresh nsqd; RSS holding 1M queued 100-byte messages
 #   accept spawn nsqd, poll-connect until its TCP port accepts (median of 5)
-#   static RUSTFLAGS=+crt-static release build of nsqd, stripped copy's size
+#   static scripts/static.sh (musl if installed, else glibc +crt-static): the stripped
+#          binary's size and its idle RSS
 # Messages are 100 bytes, MPUB batches of 200, 2 workers, RDY 2500.
 # Every process started here is killed on exit.
 set -euo pipefail
@@ -23,7 +24,6 @@ SIZE=100
 BATCH=200
 RDY=2500
 BIN=target/release
-TARGET="$(rustc -vV | sed -n 's/^host: //p')"
 
 for b in nsqd nsq_bench; do
     if [[ ! -x "$BIN/$b" ]]; then
@@ -120,7 +120,7 @@ log "runfor $RUNFOR (readers $READER_RUNFOR), $WORKERS workers, $SIZE-byte messa
 
 declare -A ops
 drained=0
-for phase in mem:10000000 spill:1000000; do
+for phase in mem:100000000 spill:1000000; do
     name=${phase%%:*}
     start_nsqd "$name" "${phase#*:}"
     create sub_bench ch
@@ -139,6 +139,8 @@ for phase in mem:10000000 spill:1000000; do
     fi
     printf -v "hwm_$name" '%s' "$(kib "$NSQD_PID" VmHWM)"
     stop "$NSQD_PID"
+    # Deleted files need no writeback: the next phase does not pay for this one's.
+    rm -rf "${tmp:?}/$name"
 done
 
 start_nsqd pubsub 10000000
@@ -208,12 +210,25 @@ accept_nsqd=$(accept_ms "$BIN/nsqd" --tcp-address=127.0.0.1:@TCP@ --http-address
     --data-path=@DATA@ --log-level=warn)
 accept_sink=$(accept_ms "$BIN/nsq_bench" sink --tcp-address=127.0.0.1:@TCP@)
 
-log "static binary: RUSTFLAGS=-C target-feature=+crt-static cargo build --release --bin nsqd --target $TARGET"
+log "static binary: scripts/static.sh (musl when installed, else glibc +crt-static)"
 static_bytes="n/a"
-if RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --release --bin nsqd --target "$TARGET" >&2; then
-    cp "target/$TARGET/release/nsqd" "$tmp/nsqd-static"
-    strip "$tmp/nsqd-static"
-    static_bytes=$(stat -c %s "$tmp/nsqd-static")
+static_idle_kib="n/a"
+accept_static="n/a"
+if static_bin=$(bash scripts/static.sh); then
+    static_bytes=$(stat -c %s "$static_bin")
+    TCP=$(free_port)
+    HTTP=$(free_port)
+    mkdir -p "$tmp/static"
+    "$static_bin" --tcp-address="127.0.0.1:$TCP" --http-address="127.0.0.1:$HTTP" \
+        --data-path="$tmp/static" --log-level=warn >"$tmp/static.log" 2>&1 &
+    static_pid=$!
+    pids+=("$static_pid")
+    wait_tcp "$TCP"
+    sleep 0.5
+    static_idle_kib=$(kib "$static_pid" VmRSS)
+    stop "$static_pid"
+    accept_static=$(accept_ms "$static_bin" --tcp-address=127.0.0.1:@TCP@ \
+        --http-address=127.0.0.1:@HTTP@ --data-path=@DATA@ --log-level=warn)
 fi
 
 row() {
@@ -242,6 +257,6 @@ echo "nsqd idle RSS: $(mib "$idle_kib")"
 if [[ "$static_bytes" == "n/a" ]]; then
     echo "static stripped nsqd: n/a (static build failed)"
 else
-    echo "static stripped nsqd: $static_bytes bytes ($(awk -v b="$static_bytes" 'BEGIN { printf "%.2f MiB", b / 1048576 }'))"
+    echo "static stripped nsqd ($static_bin): $static_bytes bytes ($(awk -v b="$static_bytes" 'BEGIN { printf "%.2f MiB", b / 1048576 }')), idle RSS $(mib "$static_idle_kib")"
 fi
-echo "time to accept: $accept_nsqd ms (median of 5; a bare listener, nsq_bench sink: $accept_sink ms)"
+echo "time to accept: $accept_nsqd ms, static $accept_static ms (median of 5; a bare listener, nsq_bench sink: $accept_sink ms)"
