@@ -19,11 +19,12 @@ run: build
 
 ## test: formatting, clippy with warnings as errors, then every unit and black-box test.
 test: venv lint
-	$(CARGO) test --all-targets
+	$(CARGO) test --all-targets --all-features
+	$(CARGO) test --doc --all-features
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --all-targets --all-features -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all

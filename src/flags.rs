@@ -507,6 +507,35 @@ pub fn parse_program<T>(
     build(&parsed).map(|opts| Invocation::Run(Box::new(opts)))
 }
 
+/// Parses a tool's command line (`to_nsq`, `nsq_tail`, ...; `args` excludes the
+/// program name): `None` after printing help (`-help`) or the version (`-version`,
+/// which every tool defines) — the caller exits 0; leftover positional arguments
+/// are rejected.
+pub fn parse_tool(
+    program: &str,
+    specs: &[FlagSpec],
+    args: &[String],
+) -> Result<Option<Parsed>, String> {
+    let parsed = match parse(specs, args) {
+        Ok(parsed) => parsed,
+        Err(FlagError::Help) => {
+            eprint!("{}", usage(program, specs));
+            return Ok(None);
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    if let Some(extra) = parsed.args().first() {
+        return Err(format!(
+            "unexpected argument {extra:?} (flags come as -name=value)"
+        ));
+    }
+    if parsed.get_bool("version").map_err(|e| e.to_string())? {
+        println!("{program} v{}", crate::NSQ_VERSION);
+        return Ok(None);
+    }
+    Ok(Some(parsed))
+}
+
 /// Test helpers for programs' option parsers.
 #[cfg(test)]
 pub(crate) mod program_tests {

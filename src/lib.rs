@@ -13,9 +13,11 @@
 //! - [`lookupd`]: the nsqlookupd program — registration db, V1 protocol, HTTP API.
 //! - [`program`]: what each main does — flags, logging, signals, start, clean stop.
 //! - [`nsqd`]: the nsqd program — options, the V2 connection handler, the server, shutdown.
+//! - [`client`]: the client library — Conn, Producer, Consumer — used by the tools.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod client;
 pub mod diskqueue;
 pub mod flags;
 pub mod http;

@@ -18,6 +18,7 @@
 
 use std::fmt;
 
+pub mod commands;
 pub mod v1;
 
 /// The four bytes a V2 client sends first: two spaces, `V`, `2`.

@@ -173,7 +173,7 @@ impl Db {
         }
     }
 
-    /// REGISTER `topic` [`channel`]: the channel registration (if any) and the topic's.
+    /// `REGISTER topic [channel]`: the channel registration (if any) and the topic's.
     /// An existing entry is kept as it is (a tombstone survives a re-register).
     pub fn register(&mut self, id: &str, topic: &str, channel: Option<&str>) {
         if let Some(channel) = channel {
@@ -182,7 +182,7 @@ impl Db {
         self.add_producer(Registration::Topic(topic.into()), id);
     }
 
-    /// UNREGISTER `topic` [`channel`], with nsqlookupd's ephemeral clean-up. Returns
+    /// `UNREGISTER topic [channel]`, with nsqlookupd's ephemeral clean-up. Returns
     /// how many channel registrations an unexpected topic-wide UNREGISTER removed.
     pub fn unregister(&mut self, id: &str, topic: &str, channel: Option<&str>) -> usize {
         if let Some(channel) = channel {

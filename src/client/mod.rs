@@ -1,0 +1,18 @@
+//! A synchronous NSQ client on std threads: [`Conn`] (one V2 connection), a
+//! [`Producer`] and a [`Consumer`] mirroring go-nsq, and the small HTTP client the
+//! tools and lookupd discovery use. Every byte on the wire comes from [`crate::proto`].
+
+pub mod config;
+pub mod conn;
+pub mod consumer;
+pub mod error;
+pub mod http;
+pub mod message;
+pub mod producer;
+
+pub use config::{BackoffStrategy, Config};
+pub use conn::{Conn, Frame, Reader, ServerSettings, Writer};
+pub use consumer::{Consumer, ConsumerStats, HandlerError};
+pub use error::Error;
+pub use message::Message;
+pub use producer::{Producer, Transaction};
