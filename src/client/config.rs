@@ -17,6 +17,23 @@ pub enum BackoffStrategy {
 
 /// Every setting of a producer or consumer. `Config::default()` is go-nsq's
 /// `NewConfig()`.
+///
+/// ```
+/// use nsq::client::Config;
+/// use std::time::Duration;
+///
+/// let mut config = Config { max_in_flight: 100, ..Config::default() };
+/// config.set("heartbeat_interval", "10s")?;        // by go-nsq's name
+/// config.set_flag("max_attempts,3")?;              // a --consumer-opt value
+/// config.validate()?;
+/// assert_eq!(config.heartbeat_interval, Some(Duration::from_secs(10)));
+/// config.set("sample_rate", "100")?;
+/// assert_eq!(
+///     config.validate().unwrap_err().to_string(),
+///     "invalid config: invalid sample_rate ! 100 > 99"
+/// );
+/// # Ok::<(), nsq::client::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Deadline to establish a TCP connection.

@@ -159,6 +159,26 @@ impl Reader {
 }
 
 /// A connected, identified (and, when required, authenticated) V2 connection.
+///
+/// ```no_run
+/// use nsq::client::{Config, Conn, Frame};
+/// use nsq::proto::commands;
+///
+/// let mut conn = Conn::connect("127.0.0.1:4150", &Config::default())?;
+/// println!("nsqd {} allows RDY up to {}", conn.settings.version, conn.settings.max_rdy_count);
+/// let mut out = Vec::new();
+/// commands::sub(&mut out, "events", "audit");
+/// conn.command(&out)?; // OK, or Err(Error::Protocol("E_BAD_TOPIC ..."))
+/// out.clear();
+/// commands::rdy(&mut out, 1);
+/// conn.writer.send(&out)?;
+/// if let Frame::Message(msg) = conn.reader.read_frame()? {
+///     out.clear();
+///     commands::fin(&mut out, &msg.id);
+///     conn.writer.send(&out)?;
+/// }
+/// # Ok::<(), nsq::client::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Conn {
     /// Frames in.

@@ -4,6 +4,18 @@ use std::fmt;
 use std::io;
 
 /// A client error.
+///
+/// ```no_run
+/// use nsq::client::{Config, Error, Producer};
+///
+/// let producer = Producer::new("127.0.0.1:4150", Config::default())?;
+/// match producer.publish("events", b"") {
+///     Err(e) if e.code() == Some("E_BAD_MESSAGE") => eprintln!("empty bodies are refused: {e}"),
+///     Err(Error::NotConnected) => eprintln!("nsqd is down; the next publish dials again"),
+///     other => other?,
+/// }
+/// # Ok::<(), nsq::client::Error>(())
+/// ```
 #[derive(Debug)]
 pub enum Error {
     /// Dialing, reading or writing failed.

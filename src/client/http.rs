@@ -118,6 +118,16 @@ pub fn request(
 }
 
 /// GET `url` (any form `split_url` takes, default path "/") with `Accept: application/vnd.nsq; version=1.0`.
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// let r = nsq::client::http::get("127.0.0.1:4161/lookup?topic=events", Duration::from_secs(5))?;
+/// if r.status == 200 {
+///     println!("{}", String::from_utf8_lossy(&r.body));
+/// }
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn get(url: &str, timeout: std::time::Duration) -> std::io::Result<Response> {
     let (host_port, path) = split_url(url, "/").map_err(invalid_input)?;
     request(

@@ -44,6 +44,23 @@ impl fmt::Debug for Answer {
 }
 
 /// One message delivered by nsqd. Clones share the delivery: answering one answers all.
+///
+/// ```no_run
+/// use nsq::client::{Config, Consumer};
+/// use std::time::Duration;
+///
+/// let consumer = Consumer::new("jobs", "workers", Config::default())?;
+/// consumer.add_handler(|msg| {
+///     if msg.attempts > 3 {
+///         msg.requeue_without_backoff(Some(Duration::from_secs(60)));
+///         return Ok(());
+///     }
+///     msg.touch(); // more time before nsqd's msg_timeout
+///     println!("{} {:?}", msg.id_str(), msg.body);
+///     Ok(()) // FIN (unless answered above)
+/// });
+/// # Ok::<(), nsq::client::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Message {
     /// The 16-character hex ID.
