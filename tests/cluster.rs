@@ -646,3 +646,63 @@ fn nsqd_speaks_exact_v1_bytes_to_lookupd() {
     }
     drop(fake_http);
 }
+
+/// The channels nsqd has for `topic`, with their depths, from `/stats`.
+fn channel_depths(nsqd: &Nsqd, topic: &str) -> Vec<(String, u64)> {
+    let stats = get_json(nsqd.http, &format!("/stats?format=json&topic={topic}"));
+    let mut out: Vec<(String, u64)> = stats["topics"][0]["channels"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .map(|c| {
+                    let name = c["channel_name"].as_str().unwrap_or("").to_string();
+                    (name, c["depth"].as_u64().unwrap_or(0))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_new_topic_pre_creates_the_channels_lookupd_knows() {
+    let lookupd = Lookupd::start(&[]);
+    let a = nsqd_for(&lookupd);
+    let mut subs: Vec<_> = ["c1", "c2", "tail#ephemeral"]
+        .iter()
+        .map(|channel| {
+            let mut c = a.client();
+            c.sub("pre", channel);
+            c
+        })
+        .collect();
+    wait_for("lookupd to know the channels", || {
+        let known = channels(&lookupd, "pre");
+        check(known.len() == 3, format!("{known:?}"))
+    });
+    let b = nsqd_for(&lookupd);
+    wait_for("the second nsqd to identify", || {
+        check(node_of(&lookupd, &b).is_some(), "not yet")
+    });
+    let mut publisher = b.client();
+    publisher.publish("pre", b"first");
+    wait_for("both channels to hold the first message", || {
+        let depths = channel_depths(&b, "pre");
+        check(
+            depths == [("c1".to_string(), 1), ("c2".to_string(), 1)],
+            format!("{depths:?}"),
+        )
+    });
+    subs.clear();
+}
+
+#[test]
+fn without_lookupd_a_new_topic_flows_at_once_and_creates_nothing() {
+    let nsqd = Nsqd::start(&[]);
+    let mut c = nsqd.client();
+    c.publish("solo", b"x");
+    assert!(channel_depths(&nsqd, "solo").is_empty());
+    let stats = get_json(nsqd.http, "/stats?format=json&topic=solo");
+    assert_eq!(stats["topics"][0]["depth"].as_u64(), Some(1));
+}

@@ -7,13 +7,21 @@
 //! The registry tells us of changes through its listener, with its lock held, so the
 //! listener only queues onto each peer's channel. Peer threads take the registry lock
 //! only to snapshot registrations, never while holding their own.
+//!
+//! Channel pre-creation (as Go's nsqd does when it creates a topic): while any lookupd
+//! is configured, a new topic holds its messages while the pre-creation thread asks
+//! every identified lookupd `GET /channels?topic=` (on the `broadcast_address:http_port`
+//! its IDENTIFY reply gave), then creates those channels and releases the topic, so no
+//! channel known elsewhere in the cluster misses the topic's first messages.
 
 use super::v2::{lock, SharedRegistry};
+use crate::client::http;
+use crate::reactor::Wakeup;
 use crate::registry::Change;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -44,10 +52,15 @@ enum Msg {
     Stop,
 }
 
+/// A lookupd's HTTP address from its IDENTIFY reply (`None` until identified, or
+/// when it gave no broadcast address).
+type HttpAddress = Arc<Mutex<Option<String>>>;
+
 struct Peer {
     address: String,
     tx: Sender<Msg>,
     connected: Arc<AtomicBool>,
+    http_address: HttpAddress,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -56,6 +69,11 @@ pub struct LookupPeers {
     registry: SharedRegistry,
     identity: Identity,
     peers: Mutex<Vec<Peer>>,
+    /// Set by `stop` for the pre-creation thread.
+    stopping: AtomicBool,
+    /// Where the registry announces new topics while any lookupd is configured.
+    precreate: Sender<String>,
+    precreator: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// One peer's state, for `/info` and `/stats`.
@@ -68,16 +86,24 @@ pub struct PeerStatus {
 }
 
 impl LookupPeers {
-    /// Starts a thread per address and listens to the registry for changes.
+    /// Starts a thread per address, listens to the registry for changes, and starts
+    /// the pre-creation thread (lookupd queries bounded by `http_timeout`; `wakeup`
+    /// makes the reactor deliver what a released topic held).
     pub fn start(
         registry: SharedRegistry,
         identity: Identity,
         addresses: &[String],
+        wakeup: Wakeup,
+        http_timeout: Duration,
     ) -> Arc<LookupPeers> {
+        let (precreate, rx) = channel();
         let peers = Arc::new(LookupPeers {
             registry: registry.clone(),
             identity,
             peers: Mutex::new(Vec::new()),
+            stopping: AtomicBool::new(false),
+            precreate,
+            precreator: Mutex::new(None),
         });
         let weak: Weak<LookupPeers> = Arc::downgrade(&peers);
         lock(&registry).set_listener(Arc::new(move |change: &Change| {
@@ -85,8 +111,31 @@ impl LookupPeers {
                 peers.broadcast(change);
             }
         }));
+        let weak = Arc::downgrade(&peers);
+        let thread = std::thread::Builder::new()
+            .name("lookupd-precreate".into())
+            .spawn(move || precreate_loop(&weak, &rx, &wakeup, http_timeout));
+        match thread {
+            Ok(thread) => {
+                *peers.precreator.lock().unwrap_or_else(|p| p.into_inner()) = Some(thread)
+            }
+            Err(e) => log::error!("LOOKUP: cannot start the pre-creation thread: {e}"),
+        }
         peers.set_addresses(addresses);
         peers
+    }
+
+    /// The HTTP addresses of every identified lookupd.
+    fn http_addresses(&self) -> Vec<String> {
+        self.list()
+            .iter()
+            .filter_map(|p| {
+                p.http_address
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone()
+            })
+            .collect()
     }
 
     fn list(&self) -> std::sync::MutexGuard<'_, Vec<Peer>> {
@@ -100,8 +149,11 @@ impl LookupPeers {
     }
 
     /// Connects to new addresses and drops the peers no longer listed
-    /// (`PUT /config/nsqlookupd_tcp_addresses`).
+    /// (`PUT /config/nsqlookupd_tcp_addresses`); new topics wait for channel
+    /// pre-creation only while some lookupd is configured.
     pub fn set_addresses(&self, addresses: &[String]) {
+        let precreate = (!addresses.is_empty()).then(|| self.precreate.clone());
+        lock(&self.registry).set_precreate(precreate);
         let mut stopped = Vec::new();
         {
             let mut list = self.list();
@@ -119,11 +171,13 @@ impl LookupPeers {
                 }
                 let (tx, rx) = channel();
                 let connected = Arc::new(AtomicBool::new(false));
+                let http_address = HttpAddress::default();
                 let worker = Worker {
                     address: address.clone(),
                     registry: self.registry.clone(),
                     identity: self.identity.clone(),
                     connected: connected.clone(),
+                    http_address: http_address.clone(),
                 };
                 let thread = std::thread::Builder::new()
                     .name(format!("lookupd-{address}"))
@@ -133,6 +187,7 @@ impl LookupPeers {
                         address: address.clone(),
                         tx,
                         connected,
+                        http_address,
                         thread: Some(thread),
                     }),
                     Err(e) => log::error!("LOOKUP({address}): cannot start thread: {e}"),
@@ -155,10 +210,83 @@ impl LookupPeers {
             .collect()
     }
 
-    /// Stops every peer thread.
+    /// Stops every peer thread and the pre-creation thread.
     pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        let precreator = self
+            .precreator
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(thread) = precreator {
+            let _ = thread.join();
+        }
         self.set_addresses(&[]);
     }
+}
+
+/// Releases each new topic once the channels lookupd knows for it exist.
+fn precreate_loop(
+    peers: &Weak<LookupPeers>,
+    topics: &Receiver<String>,
+    wakeup: &Wakeup,
+    timeout: Duration,
+) {
+    loop {
+        let topic = match topics.recv_timeout(Duration::from_millis(200)) {
+            Ok(topic) => topic,
+            Err(RecvTimeoutError::Timeout) => match peers.upgrade() {
+                Some(p) if !p.stopping.load(Ordering::SeqCst) => continue,
+                _ => return,
+            },
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        let Some(p) = peers.upgrade() else { return };
+        let addresses = p.http_addresses();
+        let channels = if addresses.is_empty() {
+            log::error!(
+                "no available nsqlookupd to query for channels to pre-create for topic {topic}"
+            );
+            Vec::new()
+        } else {
+            lookupd_channels(&addresses, &topic, timeout)
+        };
+        lock(&p.registry).release_topic(&topic, &channels, Instant::now());
+        wakeup.wake();
+    }
+}
+
+/// Every channel of `topic` that any lookupd at `addresses` knows (failures logged).
+fn lookupd_channels(addresses: &[String], topic: &str, timeout: Duration) -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct Reply {
+        #[serde(default)]
+        channels: Option<Vec<String>>,
+    }
+    let mut all = Vec::new();
+    for address in addresses {
+        let url = format!(
+            "http://{address}/channels?topic={}",
+            http::query_escape(topic)
+        );
+        let reply = http::get(&url, timeout).and_then(|r| match r.status {
+            200 => serde_json::from_slice::<Reply>(&r.body).map_err(io::Error::other),
+            status => Err(io::Error::other(format!("status {status}"))),
+        });
+        match reply {
+            Ok(reply) => {
+                for channel in reply.channels.unwrap_or_default() {
+                    if !all.contains(&channel) {
+                        all.push(channel);
+                    }
+                }
+            }
+            Err(e) => log::warn!(
+                "failed to query nsqlookupd {address} for channels to pre-create for topic {topic} - {e}"
+            ),
+        }
+    }
+    all
 }
 
 struct Worker {
@@ -166,6 +294,7 @@ struct Worker {
     registry: SharedRegistry,
     identity: Identity,
     connected: Arc<AtomicBool>,
+    http_address: HttpAddress,
 }
 
 impl Worker {
@@ -239,7 +368,8 @@ impl Worker {
         let mut identify = b"IDENTIFY\n".to_vec();
         identify.extend_from_slice(&(body.len() as i32).to_be_bytes());
         identify.extend_from_slice(body.as_bytes());
-        send_command(&mut stream, &identify)?;
+        let reply = send_command(&mut stream, &identify)?;
+        self.remember_http_address(&reply);
         let registrations = lock(&self.registry).registrations();
         for (topic, channel) in registrations {
             send_command(
@@ -248,6 +378,26 @@ impl Worker {
             )?;
         }
         Ok(stream)
+    }
+}
+
+impl Worker {
+    /// Notes the lookupd's `broadcast_address:http_port` from its IDENTIFY reply.
+    fn remember_http_address(&self, reply: &[u8]) {
+        #[derive(serde::Deserialize)]
+        struct Info {
+            #[serde(default)]
+            broadcast_address: String,
+            #[serde(default)]
+            http_port: u16,
+        }
+        let address = match serde_json::from_slice::<Info>(reply) {
+            Ok(info) if !info.broadcast_address.is_empty() && info.http_port != 0 => Some(
+                http::join_host_port(&info.broadcast_address, info.http_port),
+            ),
+            _ => None,
+        };
+        *self.http_address.lock().unwrap_or_else(|p| p.into_inner()) = address;
     }
 }
 

@@ -153,7 +153,13 @@ impl Server {
                 port => port,
             },
         };
-        let lookup = LookupPeers::start(registry.clone(), identity, &opts.lookupd_tcp_addresses);
+        let lookup = LookupPeers::start(
+            registry.clone(),
+            identity,
+            &opts.lookupd_tcp_addresses,
+            wakeup.clone(),
+            opts.http_client_request_timeout,
+        );
         let mut server = Server {
             tcp_addr,
             http: None,

@@ -24,6 +24,7 @@ use channel::{Channel, Consumer, InFlightError};
 use message::Message;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
+use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 use topic::Topic;
 
@@ -151,6 +152,9 @@ pub struct Registry {
     /// Clients whose channel or topic was deleted: the reactor disconnects them.
     kicked: Vec<ClientId>,
     listener: Option<Listener>,
+    /// Told the name of each topic created at runtime, which then waits for
+    /// [`Registry::release_topic`] (lookupd channel pre-creation); `None` without lookupd.
+    precreate: Option<Sender<String>>,
     /// Topics, channels or pause flags changed since `nsqd.dat` was last written.
     metadata_dirty: bool,
     /// Disk writes by any backlog since `sync_jobs` last looked.
@@ -180,6 +184,7 @@ impl Registry {
             next_deadline: None,
             kicked: Vec::new(),
             listener: None,
+            precreate: None,
             metadata_dirty: false,
             disk_writes: Default::default(),
             rng: 0x9e37_79b9_7f4a_7c15 ^ message::unix_nanos() as u64,
@@ -189,6 +194,35 @@ impl Registry {
     /// Sets who hears of topics and channels coming and going.
     pub fn set_listener(&mut self, listener: Listener) {
         self.listener = Some(listener);
+    }
+
+    /// From now on each new topic is announced on `precreate` and holds its messages
+    /// until [`Registry::release_topic`], so channels known to lookupd exist first
+    /// (`None`: no lookupd, new topics flow at once).
+    pub fn set_precreate(&mut self, precreate: Option<Sender<String>>) {
+        self.precreate = precreate;
+    }
+
+    /// Ends a new topic's pre-creation hold: creates `channels` (ephemeral and invalid
+    /// names skipped, as nsqd does), then lets the topic hand over what it holds.
+    /// Nothing happens to a topic that is not held (deleted meanwhile, or loaded).
+    pub fn release_topic(&mut self, topic: &str, channels: &[String], now: Instant) {
+        if !self.topics.get(topic).is_some_and(|t| t.awaiting_channels) {
+            return;
+        }
+        for channel in channels {
+            if crate::proto::is_valid_name(channel.as_bytes())
+                && !crate::proto::is_ephemeral(channel)
+            {
+                log::info!("TOPIC({topic}): pre-creating channel {channel} known to lookupd");
+                self.channel(topic, channel, now);
+            }
+        }
+        if let Some(t) = self.topics.get_mut(topic) {
+            t.awaiting_channels = false;
+            t.drain(now);
+            Self::mark_dirty(&mut self.dirty, t);
+        }
     }
 
     /// Every registration as nsqd announces it to a lookupd on connect: each channel
@@ -233,6 +267,7 @@ impl Registry {
             name,
             &self.config,
             &self.listener,
+            &self.precreate,
             &mut self.metadata_dirty,
             &self.disk_writes,
         )
@@ -246,6 +281,7 @@ impl Registry {
             topic,
             &self.config,
             &self.listener,
+            &self.precreate,
             &mut self.metadata_dirty,
             &self.disk_writes,
         );
@@ -284,6 +320,7 @@ impl Registry {
             topic,
             &self.config,
             &self.listener,
+            &self.precreate,
             &mut self.metadata_dirty,
             &self.disk_writes,
         );
@@ -723,21 +760,26 @@ impl Registry {
 }
 
 /// The topic `name`, created (and announced, and marked for the metadata file) if new.
+/// With `precreate` set, a new topic holds its messages until it is released.
 fn get_or_create<'a>(
     topics: &'a mut BTreeMap<String, Topic>,
     name: &str,
     config: &Config,
     listener: &Option<Listener>,
+    precreate: &Option<Sender<String>>,
     metadata_dirty: &mut bool,
     disk_writes: &DiskWrites,
 ) -> &'a mut Topic {
-    if !topics.contains_key(name) {
+    topics.entry(name.to_string()).or_insert_with(|| {
         log::info!("TOPIC({name}): created");
         tell(listener, Change::Registered(name.into(), None));
         *metadata_dirty |= !crate::proto::is_ephemeral(name);
-    }
-    topics.entry(name.to_string()).or_insert_with(|| {
-        Topic::with_backlog(name, config.node_id, backlog(config, name, disk_writes))
+        let mut topic =
+            Topic::with_backlog(name, config.node_id, backlog(config, name, disk_writes));
+        topic.awaiting_channels = precreate
+            .as_ref()
+            .is_some_and(|tx| tx.send(name.to_string()).is_ok());
+        topic
     })
 }
 

@@ -35,6 +35,9 @@ pub struct Topic {
     pub message_bytes: u64,
     /// Set while the topic is in the registry's list of topics to pump.
     pub(super) dirty: bool,
+    /// A new topic waiting for the channels lookupd knows to be created: it holds
+    /// its messages meanwhile (see `Registry::release_topic`).
+    pub(super) awaiting_channels: bool,
 }
 
 impl Topic {
@@ -56,6 +59,7 @@ impl Topic {
             message_count: 0,
             message_bytes: 0,
             dirty: false,
+            awaiting_channels: false,
         }
     }
 
@@ -76,7 +80,7 @@ impl Topic {
 
     /// True when published messages go straight to the channels.
     pub fn flowing(&self) -> bool {
-        !self.paused && !self.channels.is_empty()
+        !self.paused && !self.awaiting_channels && !self.channels.is_empty()
     }
 
     /// Publishes `bodies` in order, each deferred by `defer_ms` (0 for none), as one
