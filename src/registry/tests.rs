@@ -602,3 +602,49 @@ fn sync_jobs_follow_disk_writes() {
     assert!(reg.sync_jobs(false).is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_new_topic_is_held_until_released_with_the_channels_lookupd_knows() {
+    let now = Instant::now();
+    let mut reg = registry();
+    let (tx, rx) = std::sync::mpsc::channel();
+    reg.set_precreate(Some(tx));
+    reg.channel("t", "mine", now);
+    pub_one(&mut reg, "t", b"first", now);
+    assert_eq!(
+        rx.try_recv().unwrap(),
+        "t",
+        "the new topic is announced once"
+    );
+    assert!(rx.try_recv().is_err());
+    assert_eq!(reg.topics["t"].depth(), 1, "held by the topic");
+    assert_eq!(reg.topics["t"].channels["mine"].depth(), 0);
+
+    let known = [
+        "other".to_string(),
+        "tail#ephemeral".to_string(),
+        "bad name".to_string(),
+    ];
+    reg.release_topic("t", &known, now);
+    let t = &reg.topics["t"];
+    assert_eq!(t.depth(), 0);
+    let names: Vec<&String> = t.channels.keys().collect();
+    assert_eq!(
+        names,
+        ["mine", "other"],
+        "ephemeral and invalid names skipped"
+    );
+    assert!(
+        t.channels.values().all(|c| c.depth() == 1),
+        "every channel got it"
+    );
+
+    reg.release_topic("t", &["late".to_string()], now);
+    assert!(
+        !reg.topics["t"].channels.contains_key("late"),
+        "a flowing topic is not held"
+    );
+    reg.set_precreate(None);
+    pub_one(&mut reg, "u", b"x", now);
+    assert!(rx.try_recv().is_err(), "no lookupd, no hold");
+}
