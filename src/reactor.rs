@@ -9,23 +9,27 @@
 //!
 //! It must never block: sockets are non-blocking, reads and writes drain until
 //! `WouldBlock`, and a connection whose unsent output passes [`MAX_PENDING_OUTPUT`]
-//! is not read from until its peer catches up.
+//! is not read from until its peer catches up. A connection asked to close is given
+//! [`CLOSE_LINGER`] to take what is still queued for it, then dropped, so a peer that
+//! never reads cannot keep a closing connection (and its buffer) forever.
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Index of a connection; stable for its life, reused after it closes.
 pub type ConnId = usize;
 
 /// A connection's unsent output above which the loop stops reading from it.
 pub const MAX_PENDING_OUTPUT: usize = 16 * 1024 * 1024;
+/// How long a closing connection may take to flush its output before it is dropped.
+pub const CLOSE_LINGER: Duration = Duration::from_secs(5);
 /// Bytes read from one socket before the handler is given them, so one fast sender
 /// cannot grow a buffer without bound.
 const READ_BATCH: usize = 1024 * 1024;
@@ -69,6 +73,8 @@ pub struct Connection<C> {
     /// The program's state for this connection.
     pub state: C,
     closing: bool,
+    /// When a closing connection is dropped even with output unsent.
+    close_by: Option<Instant>,
     read_blocked: bool,
     writable_armed: bool,
     /// In `Net::dirty` already this round.
@@ -115,6 +121,8 @@ pub struct Net<C> {
     dirty: Vec<ConnId>,
     /// Timers of the handler.
     pub timers: Timers,
+    /// Closing connections and their `close_by`, oldest first.
+    lingering: VecDeque<(Instant, ConnId)>,
     registry: Registry,
 }
 
@@ -143,12 +151,34 @@ impl<C> Net<C> {
         Some(&mut conn.output)
     }
 
-    /// Closes `id` once what is already in its output buffer is sent.
+    /// Closes `id` once what is already in its output buffer is sent, or after
+    /// [`CLOSE_LINGER`] if the peer does not take it.
     pub fn close(&mut self, id: ConnId) {
-        if let Some(conn) = self.conn(id) {
+        let Some(conn) = self.conn(id) else {
+            return;
+        };
+        if !conn.closing {
+            let at = Instant::now() + CLOSE_LINGER;
             conn.closing = true;
-            self.dirty.push(id);
+            conn.close_by = Some(at);
+            self.lingering.push_back((at, id));
         }
+        self.dirty.push(id);
+    }
+
+    /// The next closing connection whose linger ran out by `now`, if any.
+    fn pop_overdue(&mut self, now: Instant) -> Option<ConnId> {
+        while let Some(&(at, id)) = self.lingering.front() {
+            if at > now {
+                return None;
+            }
+            self.lingering.pop_front();
+            // The slot may have been freed (flushed and closed) and reused since.
+            if self.conn(id).is_some_and(|c| c.close_by == Some(at)) {
+                return Some(id);
+            }
+        }
+        None
     }
 
     /// Ids of every open connection.
@@ -223,6 +253,7 @@ impl<C> Reactor<C> {
                 free: Vec::new(),
                 dirty: Vec::new(),
                 timers: Timers::default(),
+                lingering: VecDeque::new(),
                 registry,
             },
             wakeup: Wakeup {
@@ -251,11 +282,12 @@ impl<C> Reactor<C> {
     pub fn run<H: Handler<Conn = C>>(mut self, handler: &mut H) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         loop {
-            let timeout = self
-                .net
-                .timers
-                .next()
-                .map(|at| at.saturating_duration_since(Instant::now()));
+            let linger = self.net.lingering.front().map(|&(at, _)| at);
+            let timeout = match (self.net.timers.next(), linger) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+            .map(|at| at.saturating_duration_since(Instant::now()));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     return Err(e);
@@ -281,6 +313,10 @@ impl<C> Reactor<C> {
             let now = Instant::now();
             while let Some(key) = self.net.timers.pop_due(now) {
                 handler.timer(&mut self.net, key, now);
+            }
+            while let Some(id) = self.net.pop_overdue(now) {
+                log::debug!("connection {id}: peer took no output for {CLOSE_LINGER:?}; dropped");
+                self.remove(handler, id);
             }
             handler.round_end(&mut self.net);
             self.flush(handler);
@@ -321,6 +357,7 @@ impl<C> Reactor<C> {
                         out_pos: 0,
                         state,
                         closing: false,
+                        close_by: None,
                         read_blocked: false,
                         writable_armed: false,
                         marked: false,

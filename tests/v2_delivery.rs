@@ -587,3 +587,35 @@ fn sample_rate_drops_most_messages() {
     assert!(n > 0, "sample_rate 10 delivered nothing");
     assert!(n < 150, "sample_rate 10 delivered {n} of 500");
 }
+
+#[test]
+fn a_closing_consumer_that_never_reads_is_dropped_after_the_linger() {
+    let nsqd = Nsqd::start(&[]);
+    let mut stuck = nsqd.client();
+    let reply = stuck.identify(HB);
+    assert_eq!(reply.frame_type, 0, "{}", reply.text());
+    stuck.sub("linger", "c");
+    stuck.rdy(100);
+    // 24 MB of messages: far more than the socket buffers hold, so output stays
+    // queued for this consumer, which from now on neither reads nor sends.
+    let mut publisher = nsqd.client();
+    let body = vec![b'x'; 1_000_000];
+    for _ in 0..24 {
+        publisher.publish("linger", &body);
+    }
+    // nsqd closes it for missed heartbeats (2 s), then may wait CLOSE_LINGER (5 s)
+    // for the peer to take its output; it must not wait for ever.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let stats = common::http(nsqd.http, "GET", "/stats?format=json&topic=linger", b"").text();
+        if stats.contains("\"client_count\":0") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the stuck consumer is still there: {stats}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(stuck);
+}
