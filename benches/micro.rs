@@ -136,6 +136,7 @@ fn registry_publish_pump_fin_200(b: divan::Bencher) {
             connect_ts: 0,
             subscription: None,
             pub_counts: Default::default(),
+            auth_identity: None,
         },
     );
     let _ = reg.subscribe(1, "bench", "ch", now);

@@ -6,7 +6,9 @@
 //! and bad flags are refused with Go's messages.
 mod common;
 
-use common::{http, Lookupd, Nsqd, WAIT};
+#[cfg(feature = "topic-pattern")]
+use common::Lookupd;
+use common::{http, Nsqd, WAIT};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

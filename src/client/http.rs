@@ -451,12 +451,32 @@ pub fn join_host_port(host: &str, port: impl std::fmt::Display) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::net::TcpListener;
     use std::thread::{self, JoinHandle};
 
     const T: Duration = Duration::from_secs(5);
+
+    /// Reads one request from a test server's socket: the head and a Content-Length
+    /// body (shared with other modules' fake servers).
+    pub(crate) fn read_request(s: &mut std::net::TcpStream) -> Vec<u8> {
+        s.set_read_timeout(Some(T)).unwrap();
+        let mut req = Vec::new();
+        let mut byte = [0u8; 1];
+        while !req.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap() == 1 {
+            req.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&req).to_ascii_lowercase();
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .map_or(0, |v| v.trim().parse().unwrap());
+        let mut body = vec![0u8; len];
+        s.read_exact(&mut body).unwrap();
+        req.extend_from_slice(&body);
+        req
+    }
 
     /// A one-connection server on 127.0.0.1:0: reads the request head (and a
     /// Content-Length body), writes `reply`, closes; joins to the request bytes.
@@ -465,20 +485,7 @@ mod tests {
         let addr = listener.local_addr().unwrap().to_string();
         let handle = thread::spawn(move || {
             let (mut s, _) = listener.accept().unwrap();
-            s.set_read_timeout(Some(T)).unwrap();
-            let mut req = Vec::new();
-            let mut byte = [0u8; 1];
-            while !req.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap() == 1 {
-                req.push(byte[0]);
-            }
-            let head = String::from_utf8_lossy(&req).to_ascii_lowercase();
-            let len: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length: "))
-                .map_or(0, |v| v.trim().parse().unwrap());
-            let mut body = vec![0u8; len];
-            s.read_exact(&mut body).unwrap();
-            req.extend_from_slice(&body);
+            let req = read_request(&mut s);
             s.write_all(reply).unwrap();
             req
         });

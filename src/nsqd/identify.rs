@@ -32,6 +32,8 @@ pub struct IdentifyLimits {
     pub max_rdy_count: u64,
     /// `--max-deflate-level`.
     pub max_deflate_level: i64,
+    /// `--auth-http-address` is set: clients must AUTH before SUB and publishing.
+    pub auth_required: bool,
 }
 
 /// The fields of an IDENTIFY body; all optional, unknown keys ignored.
@@ -181,7 +183,7 @@ struct Reply<'a> {
 }
 
 /// The JSON document answering an IDENTIFY with `feature_negotiation: true`.
-/// TLS, snappy, deflate and auth are not offered (yet), so they answer false.
+/// TLS, snappy and deflate are not offered (yet), so they answer false.
 pub fn reply_json(req: &IdentifyRequest, n: &Negotiated, limits: &IdentifyLimits) -> Vec<u8> {
     // nsqd uses the requested level only when it grants deflate, which nsq-rs does
     // not offer yet; the level is still reported.
@@ -201,7 +203,7 @@ pub fn reply_json(req: &IdentifyRequest, n: &Negotiated, limits: &IdentifyLimits
         max_deflate_level: limits.max_deflate_level,
         snappy: false,
         sample_rate: n.sample_rate,
-        auth_required: false,
+        auth_required: limits.auth_required,
         output_buffer_size: n.output_buffer_size,
         output_buffer_timeout: ms(n.output_buffer_timeout),
         topology_region: "",
@@ -225,6 +227,7 @@ mod tests {
             max_output_buffer_size: 65536,
             max_rdy_count: 2500,
             max_deflate_level: 6,
+            auth_required: false,
         }
     }
 

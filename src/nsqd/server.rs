@@ -2,6 +2,7 @@
 //! binds the TCP and HTTP listeners, runs the reactor on its own thread, starts the
 //! statsd pusher, and stops them all cleanly.
 
+use super::auth::AuthServers;
 use super::durability::{self, Persister};
 use super::http_api::{self, HttpContext};
 use super::identify::IdentifyLimits;
@@ -70,8 +71,15 @@ fn v2_config(opts: &Options) -> V2Config {
             max_output_buffer_size: opts.max_output_buffer_size as i64,
             max_rdy_count: opts.max_rdy_count,
             max_deflate_level: i64::from(opts.max_deflate_level),
+            auth_required: !opts.auth_http_addresses.is_empty(),
         },
         max_req_timeout: opts.max_req_timeout,
+        auth: (!opts.auth_http_addresses.is_empty()).then(|| AuthServers {
+            addresses: opts.auth_http_addresses.clone(),
+            method_post: opts.auth_http_request_method == "post",
+            connect_timeout: opts.http_client_connect_timeout,
+            request_timeout: opts.http_client_request_timeout,
+        }),
     }
 }
 
@@ -124,7 +132,8 @@ impl Server {
         let wakeup = reactor.wakeup();
         let config = v2_config(opts);
         let limits = config.limits.clone();
-        let mut handler = V2Handler::new(registry.clone(), config, persister.clone());
+        let mut handler =
+            V2Handler::new(registry.clone(), config, persister.clone(), wakeup.clone());
         let thread = std::thread::Builder::new()
             .name("nsqd-reactor".into())
             .spawn(move || reactor.run(&mut handler))?;

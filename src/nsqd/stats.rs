@@ -121,6 +121,8 @@ pub struct ClientStats {
     pub user_agent: String,
     /// At most one `(topic, count)` entry, as nsqd reports (the filtered topic if any).
     pub pub_counts: Vec<(String, u64)>,
+    /// After AUTH: the identity and its URL (`authed` in the JSON).
+    pub auth_identity: Option<(String, String)>,
 }
 
 /// One channel.
@@ -370,6 +372,7 @@ fn client_stats(
         sample_rate: info.sample_rate,
         user_agent: info.user_agent.clone(),
         pub_counts: pub_counts(info, topic_filter),
+        auth_identity: info.auth_identity.clone(),
     }
 }
 
@@ -647,6 +650,15 @@ fn push_client(out: &mut String, c: &ClientStats) {
     o.bool("deflate", false);
     o.bool("snappy", false);
     o.str("user_agent", &c.user_agent);
+    if let Some((identity, url)) = &c.auth_identity {
+        o.bool("authed", true);
+        if !identity.is_empty() {
+            o.str("auth_identity", identity);
+        }
+        if !url.is_empty() {
+            o.str("auth_identity_url", url);
+        }
+    }
     o.str("topology_zone", "");
     o.str("topology_region", "");
     if !c.pub_counts.is_empty() {
@@ -941,6 +953,7 @@ pub(crate) mod tests {
             connect_ts: 1_000,
             subscription: None,
             pub_counts: Default::default(),
+            auth_identity: None,
         }
     }
 

@@ -4,13 +4,19 @@
 //! deliveries from the registry into the consumers' output buffers.
 //!
 //! Fatal errors are answered and the connection closed; only FIN, REQ and TOUCH
-//! failures leave it open. The registry lock is taken once per batch of commands read
+//! failures leave it open.
+//!
+//! With `--auth-http-address`, AUTH asks the auth server from a thread of its own:
+//! the connection's later commands wait in its input buffer until the answer comes
+//! back through the reactor's waker. SUB and publishes need an AUTH first and a
+//! matching authorization; an expired one is re-queried the same way. The registry lock is taken once per batch of commands read
 //! from a socket and once per round for the pump — never across a socket write.
 
+use super::auth::{AuthError, AuthServers, Authorizations};
 use super::durability::Persister;
 use super::identify::{self, IdentifyLimits, Negotiated};
 use crate::proto::{self, ClientState, Command, Limits, ParseContext, ProtoError, MAGIC_V2};
-use crate::reactor::{ConnId, Handler, Net, Timers};
+use crate::reactor::{ConnId, Handler, Net, Timers, Wakeup};
 use crate::registry::{ClientId, ClientInfo, Registry};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -26,6 +32,8 @@ pub struct V2Config {
     pub identify: IdentifyLimits,
     /// `--max-req-timeout`: REQ delays are clamped to it.
     pub max_req_timeout: Duration,
+    /// The auth servers (`--auth-http-address`); `None`: AUTH is disabled.
+    pub auth: Option<AuthServers>,
 }
 
 /// The registry as shared between threads.
@@ -53,6 +61,12 @@ pub struct V2Conn {
     /// When this connection's live timer fires; earlier-set timers that fire later
     /// than planned are recognised as stale by comparing against it.
     timer_at: Instant,
+    /// What AUTH was granted, and the secret (for re-queries once it expires).
+    auth: Option<(Authorizations, String)>,
+    /// An auth-server query is running: commands wait in the input buffer.
+    auth_pending: bool,
+    /// A re-query found no authorizations left: every SUB and publish is refused.
+    auth_revoked: bool,
 }
 
 impl V2Conn {
@@ -67,6 +81,26 @@ impl V2Conn {
     }
 }
 
+/// An auth server's answer for one connection, from a query thread.
+struct AuthAnswer {
+    client: ClientId,
+    /// True for AUTH itself (which gets a reply), false for a re-query.
+    first: bool,
+    secret: String,
+    result: Result<Authorizations, AuthError>,
+}
+
+/// What the auth rules say about a parsed command.
+enum AuthStep {
+    /// Execute it.
+    Proceed,
+    /// A query started; `consume`: the command was AUTH itself (else it runs again
+    /// once the answer is in).
+    Wait { consume: bool },
+    /// Refused with this error.
+    Refuse(ProtoError),
+}
+
 /// nsqd's V2 protocol, as a reactor handler.
 pub struct V2Handler {
     registry: SharedRegistry,
@@ -75,11 +109,19 @@ pub struct V2Handler {
     conns: HashMap<ClientId, ConnId>,
     next_client: ClientId,
     registry_timer: Option<Instant>,
+    /// Auth answers waiting for the loop (which the query threads wake).
+    auth_answers: Arc<Mutex<Vec<AuthAnswer>>>,
+    wakeup: Wakeup,
 }
 
 impl V2Handler {
-    /// A handler serving `registry`.
-    pub fn new(registry: SharedRegistry, config: V2Config, persister: Arc<Persister>) -> V2Handler {
+    /// A handler serving `registry`; `wakeup` wakes its loop when an auth answer is in.
+    pub fn new(
+        registry: SharedRegistry,
+        config: V2Config,
+        persister: Arc<Persister>,
+        wakeup: Wakeup,
+    ) -> V2Handler {
         V2Handler {
             registry,
             persister,
@@ -87,6 +129,8 @@ impl V2Handler {
             conns: HashMap::new(),
             next_client: 1,
             registry_timer: None,
+            auth_answers: Arc::default(),
+            wakeup,
         }
     }
 
@@ -115,6 +159,9 @@ impl V2Handler {
             conn.state.magic_ok = true;
             conn.input.drain(..4);
         }
+        if conn.state.auth_pending {
+            return;
+        }
         let input = std::mem::take(&mut conn.input);
         let client = conn.state.client;
         let now = Instant::now();
@@ -131,10 +178,20 @@ impl V2Handler {
             };
             let result = match proto::parse(&input[used..], &ctx) {
                 Ok(None) => break,
-                Ok(Some((command, n))) => {
-                    used += n;
-                    self.execute(&mut registry, net, id, client, command, now)
-                }
+                Ok(Some((command, n))) => match self.auth_step(net, id, &command, now) {
+                    AuthStep::Proceed => {
+                        used += n;
+                        self.execute(&mut registry, net, id, client, command, now)
+                    }
+                    AuthStep::Wait { consume } => {
+                        used += if consume { n } else { 0 };
+                        break;
+                    }
+                    AuthStep::Refuse(e) => {
+                        used += n;
+                        Err(e)
+                    }
+                },
                 Err(e) => Err(e),
             };
             if let Err(e) = result {
@@ -247,6 +304,153 @@ impl V2Handler {
         }
     }
 
+    /// Applies the auth rules to `command` (nothing to do without auth servers).
+    fn auth_step(
+        &self,
+        net: &mut Net<V2Conn>,
+        id: ConnId,
+        command: &Command<'_>,
+        now: Instant,
+    ) -> AuthStep {
+        let Some(servers) = &self.config.auth else {
+            return AuthStep::Proceed;
+        };
+        let Some(conn) = net.conn(id) else {
+            return AuthStep::Proceed;
+        };
+        let (name, topic, channel) = match command {
+            Command::Auth(secret) => {
+                if conn.state.auth.is_some() {
+                    return AuthStep::Refuse(ProtoError::fatal("E_INVALID", "AUTH already set"));
+                }
+                let secret = String::from_utf8_lossy(secret).into_owned();
+                self.start_auth_query(servers, conn, true, secret);
+                return AuthStep::Wait { consume: true };
+            }
+            Command::Sub { topic, channel } => ("SUB", *topic, *channel),
+            Command::Pub { topic, .. } => ("PUB", *topic, ""),
+            Command::Mpub { topic, .. } => ("MPUB", *topic, ""),
+            Command::Dpub { topic, .. } => ("DPUB", *topic, ""),
+            _ => return AuthStep::Proceed,
+        };
+        let Some((granted, secret)) = &conn.state.auth else {
+            let text = format!("AUTH required before {name}");
+            return AuthStep::Refuse(ProtoError::fatal("E_AUTH_FIRST", text));
+        };
+        if granted.is_expired(now) && !conn.state.auth_revoked {
+            let secret = secret.clone();
+            self.start_auth_query(servers, conn, false, secret);
+            return AuthStep::Wait { consume: false };
+        }
+        if !conn.state.auth_revoked && granted.allows(topic, channel, name == "SUB") {
+            return AuthStep::Proceed;
+        }
+        let text = format!(
+            "AUTH failed for {name} on {} {}",
+            proto::go_quote(topic.as_bytes()),
+            proto::go_quote(channel.as_bytes())
+        );
+        AuthStep::Refuse(ProtoError::fatal("E_UNAUTHORIZED", text))
+    }
+
+    /// Asks the auth servers about `secret` from a thread of its own; the answer
+    /// comes back through `auth_answers` and the waker.
+    fn start_auth_query(
+        &self,
+        servers: &AuthServers,
+        conn: &mut crate::reactor::Connection<V2Conn>,
+        first: bool,
+        secret: String,
+    ) {
+        conn.state.auth_pending = true;
+        let (client, ip) = (conn.state.client, conn.peer.ip().to_string());
+        let (servers, answers, wakeup) = (
+            servers.clone(),
+            self.auth_answers.clone(),
+            self.wakeup.clone(),
+        );
+        let spawned = std::thread::Builder::new()
+            .name("nsqd-auth".into())
+            .spawn(move || {
+                let result = servers.query(&ip, false, &secret);
+                let answer = AuthAnswer {
+                    client,
+                    first,
+                    secret,
+                    result,
+                };
+                answers
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(answer);
+                wakeup.wake();
+            });
+        if let Err(e) = spawned {
+            log::error!("client({client}) cannot start an auth query: {e}");
+            let answer = AuthAnswer {
+                client,
+                first,
+                secret: String::new(),
+                result: Err(AuthError::Failed(e.to_string())),
+            };
+            self.auth_answers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(answer);
+            self.wakeup.wake();
+        }
+    }
+
+    /// Applies an auth server's answer, then carries on with the commands that waited.
+    fn auth_answered(&mut self, net: &mut Net<V2Conn>, answer: AuthAnswer) {
+        let Some(&id) = self.conns.get(&answer.client) else {
+            return;
+        };
+        let Some(conn) = net.conn(id) else {
+            return;
+        };
+        conn.state.auth_pending = false;
+        let client = answer.client;
+        let granted = match answer.result {
+            Ok(granted) => granted,
+            Err(AuthError::NoAuthorizations) if !answer.first => {
+                // As Go: the empty grant stands, so the waiting command is refused.
+                conn.state.auth_revoked = true;
+                self.process(net, id);
+                return;
+            }
+            Err(e) => {
+                let err = match e {
+                    AuthError::Failed(reason) => {
+                        log::warn!("client({client}) auth failed: {reason}");
+                        ProtoError::fatal("E_AUTH_FAILED", "AUTH failed")
+                    }
+                    AuthError::NoAuthorizations => {
+                        ProtoError::fatal("E_UNAUTHORIZED", "AUTH no authorizations found")
+                    }
+                };
+                send_error(net, id, &err);
+                net.close(id);
+                return;
+            }
+        };
+        if answer.first {
+            let reply = serde_json::json!({
+                "identity": granted.identity,
+                "identity_url": granted.identity_url,
+                "permission_count": granted.permission_count(),
+            });
+            send_response(net, id, reply.to_string().as_bytes());
+        }
+        if let Some(info) = lock(&self.registry).clients.get_mut(&client) {
+            info.auth_identity = Some((granted.identity.clone(), granted.identity_url.clone()));
+        }
+        if let Some(conn) = net.conn(id) {
+            conn.state.auth = Some((granted, answer.secret));
+        }
+        self.process(net, id);
+    }
+
     fn identify(
         &self,
         registry: &mut Registry,
@@ -317,6 +521,7 @@ impl Handler for V2Handler {
                 connect_ts: crate::registry::message::unix_nanos() / 1_000_000_000,
                 subscription: None,
                 pub_counts: Default::default(),
+                auth_identity: None,
             },
         );
         log::info!("TCP: new client({peer})");
@@ -328,6 +533,9 @@ impl Handler for V2Handler {
             settings,
             last_read: now,
             timer_at: now,
+            auth: None,
+            auth_pending: false,
+            auth_revoked: false,
         };
         Self::arm_conn_timer(timers, &mut conn);
         conn
@@ -396,8 +604,14 @@ impl Handler for V2Handler {
         }
     }
 
-    fn woken(&mut self, _net: &mut Net<V2Conn>) {
-        // Other threads only mark work in the registry; round_end pumps it.
+    fn woken(&mut self, net: &mut Net<V2Conn>) {
+        // Other threads mark work in the registry (round_end pumps it) or hand over
+        // auth answers.
+        let answers =
+            std::mem::take(&mut *self.auth_answers.lock().unwrap_or_else(|p| p.into_inner()));
+        for answer in answers {
+            self.auth_answered(net, answer);
+        }
     }
 
     fn round_end(&mut self, net: &mut Net<V2Conn>) {

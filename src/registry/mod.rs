@@ -81,6 +81,8 @@ pub struct ClientInfo {
     pub subscription: Option<(String, String)>,
     /// Messages published by this client, per topic.
     pub pub_counts: BTreeMap<String, u64>,
+    /// After a successful AUTH: the identity and identity URL the auth server gave.
+    pub auth_identity: Option<(String, String)>,
 }
 
 /// Why a SUB was refused; `Display` is the text after `E_SUB_FAILED `.

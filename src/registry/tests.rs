@@ -33,6 +33,7 @@ fn info(msg_timeout: Duration) -> ClientInfo {
         connect_ts: 0,
         subscription: None,
         pub_counts: Default::default(),
+        auth_identity: None,
     }
 }
 
