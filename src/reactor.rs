@@ -58,6 +58,9 @@ pub trait Handler {
     fn round_end(&mut self, net: &mut Net<Self::Conn>);
     /// The loop is stopping; connections are closed right after.
     fn stopping(&mut self, net: &mut Net<Self::Conn>);
+    /// `conn`'s output is about to be written: the last chance to transform what
+    /// the handler staged (nsqd compresses here). Does nothing by default.
+    fn before_flush(&mut self, _conn: &mut Connection<Self::Conn>) {}
 }
 
 /// One connection: its socket, buffers and the program's state.
@@ -435,6 +438,7 @@ impl<C> Reactor<C> {
         for &id in &dirty {
             if let Some(conn) = self.net.conn(id) {
                 conn.marked = false;
+                handler.before_flush(conn);
             }
             match self.write(id) {
                 Ok(true) => {

@@ -22,8 +22,9 @@ fn expected_body(i: usize) -> String {
 }
 
 /// Checks what one pynsq client saw on its connection: no errors, no close, heartbeats,
-/// and an IDENTIFY reply that is negotiated JSON (pynsq sends feature_negotiation: true).
-fn check_client(who: &str, v: &Value) {
+/// and an IDENTIFY reply that is negotiated JSON (pynsq sends feature_negotiation: true)
+/// granting deflate exactly when it was asked for.
+fn check_client(who: &str, v: &Value, deflate: bool) {
     assert_eq!(v["errors"], Value::Array(vec![]), "{who} saw errors: {v}");
     assert_eq!(
         v["closes"], 0,
@@ -42,15 +43,25 @@ fn check_client(who: &str, v: &Value) {
     );
     assert!(id["version"].is_string(), "{who}: no version: {id}");
     assert!(id["msg_timeout"].is_u64(), "{who}: no msg_timeout: {id}");
-    for feature in ["tls_v1", "snappy", "deflate", "auth_required"] {
+    for feature in ["tls_v1", "snappy", "auth_required"] {
         assert_eq!(id[feature], false, "{who}: {feature} in {id}");
     }
+    assert_eq!(id["deflate"], deflate, "{who}: deflate in {id}");
 }
 
 #[test]
 fn pynsq_writer_and_reader_round_trip_10000_messages_exactly_once() {
-    const COUNT: usize = 10_000;
-    const TOPIC: &str = "pynsq_interop";
+    round_trip(10_000, "pynsq_interop", false);
+}
+
+/// The same round trip with both pynsq clients asking for deflate (feature `deflate`).
+#[cfg(feature = "deflate")]
+#[test]
+fn pynsq_round_trip_over_deflate() {
+    round_trip(3_000, "pynsq_deflate", true);
+}
+
+fn round_trip(count: usize, topic: &'static str, deflate: bool) {
     venv_python();
     // A short msg timeout so a message pynsq failed to FIN would be redelivered below.
     let nsqd = common::Nsqd::start(&["--msg-timeout=3s"]);
@@ -58,9 +69,10 @@ fn pynsq_writer_and_reader_round_trip_10000_messages_exactly_once() {
         "roundtrip.py",
         &[
             nsqd.tcp.to_string(),
-            TOPIC.to_string(),
-            COUNT.to_string(),
+            topic.to_string(),
+            count.to_string(),
             "45".to_string(),
+            if deflate { "deflate" } else { "plain" }.to_string(),
         ],
     );
     let report: Value = serde_json::from_str(run.stdout.trim()).unwrap_or_else(|e| {
@@ -77,7 +89,7 @@ fn pynsq_writer_and_reader_round_trip_10000_messages_exactly_once() {
     );
 
     let writer = &report["writer"];
-    assert_eq!(writer["acked"], COUNT, "writer: {writer}");
+    assert_eq!(writer["acked"], count, "writer: {writer}");
     assert_eq!(writer["failures"], Value::Array(vec![]), "writer failures");
     assert!(
         writer["commands"]["pub"].as_u64().unwrap() > 0,
@@ -87,7 +99,7 @@ fn pynsq_writer_and_reader_round_trip_10000_messages_exactly_once() {
         writer["commands"]["mpub"].as_u64().unwrap() > 0,
         "no MPUB used"
     );
-    check_client("Writer", writer);
+    check_client("Writer", writer, deflate);
 
     let reader = &report["reader"];
     let bodies: Vec<&str> = reader["bodies"]
@@ -102,7 +114,7 @@ fn pynsq_writer_and_reader_round_trip_10000_messages_exactly_once() {
     }
     let dups: Vec<_> = seen.iter().filter(|(_, &n)| n > 1).take(5).collect();
     assert!(dups.is_empty(), "duplicate deliveries, e.g. {dups:?}");
-    let expected: HashSet<String> = (0..COUNT).map(expected_body).collect();
+    let expected: HashSet<String> = (0..count).map(expected_body).collect();
     let missing: Vec<_> = expected
         .iter()
         .filter(|b| !seen.contains_key(b.as_str()))
@@ -118,9 +130,9 @@ fn pynsq_writer_and_reader_round_trip_10000_messages_exactly_once() {
         unexpected.is_empty(),
         "bodies never published: {unexpected:?}"
     );
-    assert_eq!(bodies.len(), COUNT);
-    assert_eq!(seen.len(), COUNT);
-    check_client("Reader", reader);
+    assert_eq!(bodies.len(), count);
+    assert_eq!(seen.len(), count);
+    check_client("Reader", reader, deflate);
     assert!(
         run.status.success(),
         "roundtrip.py failed ({}); stderr:\n{}",
@@ -130,7 +142,7 @@ fn pynsq_writer_and_reader_round_trip_10000_messages_exactly_once() {
 
     // Every message was FINed: nothing is left on the channel, and nothing comes back
     // after the (3 s) msg timeout as it would for a message still in flight.
-    let mut c = common::consumer(&nsqd, "{}", TOPIC, "interop", 100);
+    let mut c = common::consumer(&nsqd, "{}", topic, "interop", 100);
     if let Some(m) = c.try_read_message(Duration::from_secs(4)) {
         panic!(
             "message {:?} redelivered after the Reader FINed everything (attempts {})",

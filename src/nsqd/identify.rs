@@ -34,6 +34,8 @@ pub struct IdentifyLimits {
     pub max_deflate_level: i64,
     /// `--auth-http-address` is set: clients must AUTH before SUB and publishing.
     pub auth_required: bool,
+    /// `--deflate` in a build that has the codec: clients may ask for deflate.
+    pub deflate_enabled: bool,
 }
 
 /// The fields of an IDENTIFY body; all optional, unknown keys ignored.
@@ -182,16 +184,26 @@ struct Reply<'a> {
     topology_zone: &'a str,
 }
 
-/// The JSON document answering an IDENTIFY with `feature_negotiation: true`.
-/// TLS, snappy and deflate are not offered (yet), so they answer false.
-pub fn reply_json(req: &IdentifyRequest, n: &Negotiated, limits: &IdentifyLimits) -> Vec<u8> {
-    // nsqd uses the requested level only when it grants deflate, which nsq-rs does
-    // not offer yet; the level is still reported.
-    let deflate = false;
+/// The deflate level granted to `req`, if deflate is granted: it must ask with
+/// `feature_negotiation` and `deflate`, and the server must allow it.
+pub fn deflate_granted(req: &IdentifyRequest, limits: &IdentifyLimits) -> Option<u32> {
+    let asked = req.feature_negotiation == Some(true) && req.deflate == Some(true);
+    (asked && limits.deflate_enabled).then(|| deflate_level(req, true, limits) as u32)
+}
+
+/// nsqd's level: the requested one when deflate is granted, else 6; capped.
+fn deflate_level(req: &IdentifyRequest, deflate: bool, limits: &IdentifyLimits) -> i64 {
     let wanted = match req.deflate_level {
         Some(level) if deflate && level > 0 => level,
         _ => 6,
     };
+    wanted.min(limits.max_deflate_level)
+}
+
+/// The JSON document answering an IDENTIFY with `feature_negotiation: true`.
+/// TLS and snappy are not offered (yet), so they answer false.
+pub fn reply_json(req: &IdentifyRequest, n: &Negotiated, limits: &IdentifyLimits) -> Vec<u8> {
+    let deflate = deflate_granted(req, limits).is_some();
     let reply = Reply {
         max_rdy_count: limits.max_rdy_count,
         version: crate::NSQ_VERSION,
@@ -199,7 +211,7 @@ pub fn reply_json(req: &IdentifyRequest, n: &Negotiated, limits: &IdentifyLimits
         msg_timeout: ms(n.msg_timeout),
         tls_v1: false,
         deflate,
-        deflate_level: wanted.min(limits.max_deflate_level),
+        deflate_level: deflate_level(req, deflate, limits),
         max_deflate_level: limits.max_deflate_level,
         snappy: false,
         sample_rate: n.sample_rate,
@@ -228,6 +240,7 @@ mod tests {
             max_rdy_count: 2500,
             max_deflate_level: 6,
             auth_required: false,
+            deflate_enabled: false,
         }
     }
 

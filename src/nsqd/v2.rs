@@ -13,10 +13,11 @@
 //! from a socket and once per round for the pump — never across a socket write.
 
 use super::auth::{AuthError, AuthServers, Authorizations};
+use super::compress::Deflate;
 use super::durability::Persister;
 use super::identify::{self, IdentifyLimits, Negotiated};
 use crate::proto::{self, ClientState, Command, Limits, ParseContext, ProtoError, MAGIC_V2};
-use crate::reactor::{ConnId, Handler, Net, Timers, Wakeup};
+use crate::reactor::{ConnId, Connection, Handler, Net, Timers, Wakeup};
 use crate::registry::{ClientId, ClientInfo, Registry};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -67,6 +68,11 @@ pub struct V2Conn {
     auth_pending: bool,
     /// A re-query found no authorizations left: every SUB and publish is refused.
     auth_revoked: bool,
+    /// Deflate, once IDENTIFY negotiated it: input is inflated into `plain_in`,
+    /// and frames are staged in `plain_out` and deflated just before each flush.
+    deflate: Option<Deflate>,
+    plain_in: Vec<u8>,
+    plain_out: Vec<u8>,
 }
 
 impl V2Conn {
@@ -162,10 +168,28 @@ impl V2Handler {
         if conn.state.auth_pending {
             return;
         }
-        let input = std::mem::take(&mut conn.input);
+        let deflating = conn.state.deflate.is_some();
+        let input = if deflating {
+            let raw = std::mem::take(&mut conn.input);
+            let state = &mut conn.state;
+            if let Some(Err(e)) = state
+                .deflate
+                .as_mut()
+                .map(|d| d.decode(&raw, &mut state.plain_in))
+            {
+                log::info!("client({}) bad deflate stream: {e}", state.client);
+                net.close(id);
+                return;
+            }
+            std::mem::take(&mut conn.state.plain_in)
+        } else {
+            std::mem::take(&mut conn.input)
+        };
         let client = conn.state.client;
         let now = Instant::now();
         let mut used = 0;
+        // IDENTIFY turned deflate on: what follows it in `input` is compressed.
+        let mut switched = false;
         let mut registry = lock(&self.registry);
         while used < input.len() {
             let Some(conn) = net.conn(id) else {
@@ -181,7 +205,11 @@ impl V2Handler {
                 Ok(Some((command, n))) => match self.auth_step(net, id, &command, now) {
                     AuthStep::Proceed => {
                         used += n;
-                        self.execute(&mut registry, net, id, client, command, now)
+                        let result = self.execute(&mut registry, net, id, client, command, now);
+                        switched = !deflating
+                            && result.is_ok()
+                            && net.conn(id).is_some_and(|c| c.state.deflate.is_some());
+                        result
                     }
                     AuthStep::Wait { consume } => {
                         used += if consume { n } else { 0 };
@@ -202,6 +230,9 @@ impl V2Handler {
                     break;
                 }
             }
+            if switched {
+                break;
+            }
         }
         // With --sync-every=1, fsync (group-committing the batch) before the replies
         // are flushed at the end of the round; never with the registry lock held.
@@ -210,7 +241,14 @@ impl V2Handler {
         if let Some(conn) = net.conn(id) {
             let mut input = input;
             input.drain(..used);
-            conn.input = input;
+            if deflating && !switched {
+                conn.state.plain_in = input;
+            } else {
+                conn.input = input;
+            }
+        }
+        if switched {
+            self.process(net, id);
         }
     }
 
@@ -485,11 +523,18 @@ impl V2Handler {
             info.output_buffer_timeout = settings.output_buffer_timeout;
         }
         log::debug!("client({client}) IDENTIFY: {req:?}");
-        if req.feature_negotiation == Some(true) {
-            let json = identify::reply_json(&req, &settings, &self.config.identify);
-            send_response(net, id, &json);
-        } else {
+        if req.feature_negotiation != Some(true) {
             send_response(net, id, b"OK");
+            return Ok(());
+        }
+        let json = identify::reply_json(&req, &settings, &self.config.identify);
+        send_response(net, id, &json);
+        if let Some(level) = identify::deflate_granted(&req, &self.config.identify) {
+            if let Some(conn) = net.conn(id).filter(|c| c.state.deflate.is_none()) {
+                // Everything after the JSON reply is compressed, both ways.
+                conn.state.deflate = Deflate::new(level);
+                send_response(net, id, b"OK");
+            }
         }
         Ok(())
     }
@@ -536,6 +581,9 @@ impl Handler for V2Handler {
             auth: None,
             auth_pending: false,
             auth_revoked: false,
+            deflate: None,
+            plain_in: Vec::new(),
+            plain_out: Vec::new(),
         };
         Self::arm_conn_timer(timers, &mut conn);
         conn
@@ -560,7 +608,15 @@ impl Handler for V2Handler {
             heartbeats_enabled: conn.state.settings.heartbeat_interval.is_some(),
             limits: &self.config.limits,
         };
-        if let Some(e) = proto::parse_at_eof(&conn.input, &ctx) {
+        let state = &mut conn.state;
+        if let Some(d) = state.deflate.as_mut() {
+            let _ = d.decode(&conn.input, &mut state.plain_in);
+        }
+        let pending = match &state.deflate {
+            Some(_) => &state.plain_in,
+            None => &conn.input,
+        };
+        if let Some(e) = proto::parse_at_eof(pending, &ctx) {
             send_error(net, id, &e);
         }
     }
@@ -627,7 +683,7 @@ impl Handler for V2Handler {
             let Some(&id) = conns.get(&client) else {
                 return;
             };
-            if let Some(out) = net.output(id) {
+            if let Some(out) = out(net, id) {
                 proto::write_message(out, msg.timestamp, msg.attempts, &msg.id, &msg.body);
             }
         });
@@ -642,16 +698,37 @@ impl Handler for V2Handler {
     fn stopping(&mut self, _net: &mut Net<V2Conn>) {
         log::info!("TCP: closing {} clients", self.conns.len());
     }
+
+    fn before_flush(&mut self, conn: &mut Connection<V2Conn>) {
+        let state = &mut conn.state;
+        if let Some(d) = state.deflate.as_mut() {
+            if !state.plain_out.is_empty() {
+                d.encode(&state.plain_out, &mut conn.output);
+                state.plain_out.clear();
+            }
+        }
+    }
+}
+
+/// Where frames for `id` go: its output buffer, or the plain staging buffer that is
+/// deflated before the flush. Marks the connection for flushing; `None` once closing.
+fn out(net: &mut Net<V2Conn>, id: ConnId) -> Option<&mut Vec<u8>> {
+    net.output(id)?;
+    let conn = net.conn(id)?;
+    Some(match conn.state.deflate {
+        Some(_) => &mut conn.state.plain_out,
+        None => &mut conn.output,
+    })
 }
 
 fn send_response(net: &mut Net<V2Conn>, id: ConnId, data: &[u8]) {
-    if let Some(out) = net.output(id) {
+    if let Some(out) = out(net, id) {
         proto::write_response(out, data);
     }
 }
 
 fn send_error(net: &mut Net<V2Conn>, id: ConnId, err: &ProtoError) {
-    if let Some(out) = net.output(id) {
+    if let Some(out) = out(net, id) {
         proto::write_error(out, err);
     }
 }

@@ -1,6 +1,8 @@
 """Round trip through nsqd with the official Python client (pynsq).
 
-Usage: roundtrip.py <nsqd tcp addr> <topic> <count> [timeout_s]
+Usage: roundtrip.py <nsqd tcp addr> <topic> <count> [timeout_s] [deflate]
+
+With "deflate" both clients ask for deflate compression (level 6).
 
 Publishes <count> distinct bodies to <topic> with nsq.Writer (the first tenth one
 by one with PUB, the rest with MPUB in batches of varied sizes), then consumes
@@ -20,6 +22,7 @@ import time
 import nsq
 
 HEARTBEAT_S = 1  # pynsq takes seconds and sends 1000 ms in IDENTIFY
+COMPRESSION = {}  # {"deflate": True} when asked for on the command line
 PUB_WINDOW = 32  # commands in flight at once on the Writer's connection
 
 
@@ -114,7 +117,9 @@ async def close_quietly(watch, conns):
 async def publish(report, addr, topic, count, deadline):
     watch = Watch()
     out = report["writer"] = {"acked": 0}
-    writer = WatchedWriter(watch, [addr], heartbeat_interval=HEARTBEAT_S, reconnect_interval=3600)
+    writer = WatchedWriter(
+        watch, [addr], heartbeat_interval=HEARTBEAT_S, reconnect_interval=3600, **COMPRESSION
+    )
     await wait_until(
         lambda: any(c.connected() for c in writer.conns.values()),
         "writer connect",
@@ -190,6 +195,7 @@ async def consume(report, addr, topic, count, deadline):
         nsqd_tcp_addresses=[addr],
         max_in_flight=250,
         heartbeat_interval=HEARTBEAT_S,
+        **COMPRESSION,
     )
     started = time.monotonic()
     await wait_until(lambda: len(first_seen) >= count, "all messages", deadline)
@@ -240,6 +246,8 @@ def failed(report):
 if __name__ == "__main__":
     addr, topic, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 45.0
+    if len(sys.argv) > 5 and sys.argv[5] == "deflate":
+        COMPRESSION["deflate"] = True
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     report = asyncio.run(main(addr, topic, count, timeout))
     print(json.dumps(report), flush=True)
