@@ -36,6 +36,8 @@ pub struct IdentifyLimits {
     pub auth_required: bool,
     /// `--deflate` in a build that has the codec: clients may ask for deflate.
     pub deflate_enabled: bool,
+    /// `--snappy` in a build that has the codec: clients may ask for snappy.
+    pub snappy_enabled: bool,
 }
 
 /// The fields of an IDENTIFY body; all optional, unknown keys ignored.
@@ -191,6 +193,11 @@ pub fn deflate_granted(req: &IdentifyRequest, limits: &IdentifyLimits) -> Option
     (asked && limits.deflate_enabled).then(|| deflate_level(req, true, limits) as u32)
 }
 
+/// True when snappy is granted to `req` (asked with `feature_negotiation`, allowed).
+pub fn snappy_granted(req: &IdentifyRequest, limits: &IdentifyLimits) -> bool {
+    req.feature_negotiation == Some(true) && req.snappy == Some(true) && limits.snappy_enabled
+}
+
 /// nsqd's level: the requested one when deflate is granted, else 6; capped.
 fn deflate_level(req: &IdentifyRequest, deflate: bool, limits: &IdentifyLimits) -> i64 {
     let wanted = match req.deflate_level {
@@ -201,7 +208,7 @@ fn deflate_level(req: &IdentifyRequest, deflate: bool, limits: &IdentifyLimits) 
 }
 
 /// The JSON document answering an IDENTIFY with `feature_negotiation: true`.
-/// TLS and snappy are not offered (yet), so they answer false.
+/// TLS is not offered (yet), so it answers false.
 pub fn reply_json(req: &IdentifyRequest, n: &Negotiated, limits: &IdentifyLimits) -> Vec<u8> {
     let deflate = deflate_granted(req, limits).is_some();
     let reply = Reply {
@@ -213,7 +220,7 @@ pub fn reply_json(req: &IdentifyRequest, n: &Negotiated, limits: &IdentifyLimits
         deflate,
         deflate_level: deflate_level(req, deflate, limits),
         max_deflate_level: limits.max_deflate_level,
-        snappy: false,
+        snappy: snappy_granted(req, limits),
         sample_rate: n.sample_rate,
         auth_required: limits.auth_required,
         output_buffer_size: n.output_buffer_size,
@@ -241,6 +248,7 @@ mod tests {
             max_deflate_level: 6,
             auth_required: false,
             deflate_enabled: false,
+            snappy_enabled: false,
         }
     }
 

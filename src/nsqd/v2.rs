@@ -13,7 +13,7 @@
 //! from a socket and once per round for the pump — never across a socket write.
 
 use super::auth::{AuthError, AuthServers, Authorizations};
-use super::compress::Deflate;
+use super::compress::Codec;
 use super::durability::Persister;
 use super::identify::{self, IdentifyLimits, Negotiated};
 use crate::proto::{self, ClientState, Command, Limits, ParseContext, ProtoError, MAGIC_V2};
@@ -68,9 +68,10 @@ pub struct V2Conn {
     auth_pending: bool,
     /// A re-query found no authorizations left: every SUB and publish is refused.
     auth_revoked: bool,
-    /// Deflate, once IDENTIFY negotiated it: input is inflated into `plain_in`,
-    /// and frames are staged in `plain_out` and deflated just before each flush.
-    deflate: Option<Deflate>,
+    /// Deflate or snappy, once IDENTIFY negotiated it: input is decoded into
+    /// `plain_in`, and frames are staged in `plain_out` and encoded just before each
+    /// flush.
+    codec: Option<Codec>,
     plain_in: Vec<u8>,
     plain_out: Vec<u8>,
 }
@@ -168,16 +169,16 @@ impl V2Handler {
         if conn.state.auth_pending {
             return;
         }
-        let deflating = conn.state.deflate.is_some();
-        let input = if deflating {
+        let compressed = conn.state.codec.is_some();
+        let input = if compressed {
             let raw = std::mem::take(&mut conn.input);
             let state = &mut conn.state;
             if let Some(Err(e)) = state
-                .deflate
+                .codec
                 .as_mut()
                 .map(|d| d.decode(&raw, &mut state.plain_in))
             {
-                log::info!("client({}) bad deflate stream: {e}", state.client);
+                log::info!("client({}) bad compressed stream: {e}", state.client);
                 net.close(id);
                 return;
             }
@@ -188,7 +189,7 @@ impl V2Handler {
         let client = conn.state.client;
         let now = Instant::now();
         let mut used = 0;
-        // IDENTIFY turned deflate on: what follows it in `input` is compressed.
+        // IDENTIFY turned compression on: what follows it in `input` is compressed.
         let mut switched = false;
         let mut registry = lock(&self.registry);
         while used < input.len() {
@@ -206,9 +207,9 @@ impl V2Handler {
                     AuthStep::Proceed => {
                         used += n;
                         let result = self.execute(&mut registry, net, id, client, command, now);
-                        switched = !deflating
+                        switched = !compressed
                             && result.is_ok()
-                            && net.conn(id).is_some_and(|c| c.state.deflate.is_some());
+                            && net.conn(id).is_some_and(|c| c.state.codec.is_some());
                         result
                     }
                     AuthStep::Wait { consume } => {
@@ -241,7 +242,7 @@ impl V2Handler {
         if let Some(conn) = net.conn(id) {
             let mut input = input;
             input.drain(..used);
-            if deflating && !switched {
+            if compressed && !switched {
                 conn.state.plain_in = input;
             } else {
                 conn.input = input;
@@ -527,12 +528,23 @@ impl V2Handler {
             send_response(net, id, b"OK");
             return Ok(());
         }
+        let both = identify::deflate_granted(&req, &self.config.identify).is_some()
+            && identify::snappy_granted(&req, &self.config.identify);
+        if both {
+            let text = "cannot enable both deflate and snappy compression";
+            return Err(ProtoError::fatal("E_IDENTIFY_FAILED", text));
+        }
         let json = identify::reply_json(&req, &settings, &self.config.identify);
         send_response(net, id, &json);
-        if let Some(level) = identify::deflate_granted(&req, &self.config.identify) {
-            if let Some(conn) = net.conn(id).filter(|c| c.state.deflate.is_none()) {
+        let codec = match identify::deflate_granted(&req, &self.config.identify) {
+            Some(level) => Codec::deflate(level),
+            None if identify::snappy_granted(&req, &self.config.identify) => Codec::snappy(),
+            None => None,
+        };
+        if let Some(conn) = net.conn(id).filter(|c| c.state.codec.is_none()) {
+            if codec.is_some() {
                 // Everything after the JSON reply is compressed, both ways.
-                conn.state.deflate = Deflate::new(level);
+                conn.state.codec = codec;
                 send_response(net, id, b"OK");
             }
         }
@@ -581,7 +593,7 @@ impl Handler for V2Handler {
             auth: None,
             auth_pending: false,
             auth_revoked: false,
-            deflate: None,
+            codec: None,
             plain_in: Vec::new(),
             plain_out: Vec::new(),
         };
@@ -609,10 +621,10 @@ impl Handler for V2Handler {
             limits: &self.config.limits,
         };
         let state = &mut conn.state;
-        if let Some(d) = state.deflate.as_mut() {
+        if let Some(d) = state.codec.as_mut() {
             let _ = d.decode(&conn.input, &mut state.plain_in);
         }
-        let pending = match &state.deflate {
+        let pending = match &state.codec {
             Some(_) => &state.plain_in,
             None => &conn.input,
         };
@@ -701,7 +713,7 @@ impl Handler for V2Handler {
 
     fn before_flush(&mut self, conn: &mut Connection<V2Conn>) {
         let state = &mut conn.state;
-        if let Some(d) = state.deflate.as_mut() {
+        if let Some(d) = state.codec.as_mut() {
             if !state.plain_out.is_empty() {
                 d.encode(&state.plain_out, &mut conn.output);
                 state.plain_out.clear();
@@ -711,11 +723,11 @@ impl Handler for V2Handler {
 }
 
 /// Where frames for `id` go: its output buffer, or the plain staging buffer that is
-/// deflated before the flush. Marks the connection for flushing; `None` once closing.
+/// compressed before the flush. Marks the connection for flushing; `None` once closing.
 fn out(net: &mut Net<V2Conn>, id: ConnId) -> Option<&mut Vec<u8>> {
     net.output(id)?;
     let conn = net.conn(id)?;
-    Some(match conn.state.deflate {
+    Some(match conn.state.codec {
         Some(_) => &mut conn.state.plain_out,
         None => &mut conn.output,
     })

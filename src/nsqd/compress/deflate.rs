@@ -1,33 +1,26 @@
 //! Deflate on a V2 connection (IDENTIFY `deflate: true`): raw DEFLATE (RFC 1951, no
 //! zlib header) both ways, the server's output sync-flushed at each flush point, as
-//! Go's nsqd does. The codec is `flate2`, behind the cargo feature `deflate`; without
-//! it nsqd never grants deflate and [`Deflate`] cannot be made.
-
-/// True when this build can grant deflate.
-pub const SUPPORTED: bool = cfg!(feature = "deflate");
+//! Go's nsqd does. The codec is `flate2`.
 
 /// One connection's deflate streams.
-#[cfg(feature = "deflate")]
 pub struct Deflate {
     inflate: flate2::Decompress,
     deflate: flate2::Compress,
 }
 
-#[cfg(feature = "deflate")]
 impl std::fmt::Debug for Deflate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Deflate")
     }
 }
 
-#[cfg(feature = "deflate")]
 impl Deflate {
     /// Streams compressing at `level` (1..=9).
-    pub fn new(level: u32) -> Option<Deflate> {
-        Some(Deflate {
+    pub fn new(level: u32) -> Deflate {
+        Deflate {
             inflate: flate2::Decompress::new(false),
             deflate: flate2::Compress::new(flate2::Compression::new(level.clamp(1, 9)), false),
-        })
+        }
     }
 
     /// Inflates `input` (what the client sent) onto the end of `out`. Fails on a
@@ -75,37 +68,14 @@ impl Deflate {
     }
 }
 
-/// One connection's deflate streams (none can exist in a build without `deflate`).
-#[cfg(not(feature = "deflate"))]
-#[derive(Debug)]
-pub enum Deflate {}
-
-#[cfg(not(feature = "deflate"))]
-impl Deflate {
-    /// `None`: this build has no deflate codec.
-    pub fn new(_level: u32) -> Option<Deflate> {
-        None
-    }
-
-    /// Inflates `input` onto `out`.
-    pub fn decode(&mut self, _input: &[u8], _out: &mut Vec<u8>) -> Result<(), String> {
-        match *self {}
-    }
-
-    /// Deflates `input` onto `out`.
-    pub fn encode(&mut self, _input: &[u8], _out: &mut Vec<u8>) {
-        match *self {}
-    }
-}
-
-#[cfg(all(test, feature = "deflate"))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::io::{Read, Write};
 
     #[test]
     fn what_we_encode_a_plain_raw_inflater_reads_at_each_flush() {
-        let mut d = Deflate::new(6).unwrap();
+        let mut d = Deflate::new(6);
         let mut wire = Vec::new();
         d.encode(b"first frame", &mut wire);
         let at_flush = wire.len();
@@ -126,7 +96,7 @@ mod tests {
         w.write_all(&text).unwrap();
         w.flush().unwrap();
         let wire = w.get_ref().clone();
-        let mut d = Deflate::new(6).unwrap();
+        let mut d = Deflate::new(6);
         let mut out = Vec::new();
         for piece in wire.chunks(7) {
             d.decode(piece, &mut out).unwrap();
