@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Nsqd, WAIT};
+use common::{command_bytes, Nsqd, WAIT};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -67,15 +67,6 @@ impl Client {
         self.stream.write_all(&wire).unwrap();
     }
 
-    fn command(line: &str, body: Option<&[u8]>) -> Vec<u8> {
-        let mut out = format!("{line}\n").into_bytes();
-        if let Some(body) = body {
-            out.extend_from_slice(&(body.len() as u32).to_be_bytes());
-            out.extend_from_slice(body);
-        }
-        out
-    }
-
     /// The next frame: (type, data).
     fn read_frame(&mut self) -> (i32, Vec<u8>) {
         loop {
@@ -108,7 +99,7 @@ const ASK: &str = r#"{"feature_negotiation":true,"deflate":true,"deflate_level":
 fn identify_grants_deflate_then_everything_is_compressed() {
     let nsqd = Nsqd::start(&["--max-deflate-level=9"]);
     let mut c = Client::connect(&nsqd);
-    c.send(&Client::command("IDENTIFY", Some(ASK.as_bytes())));
+    c.send(&command_bytes("IDENTIFY", Some(ASK.as_bytes())));
     let reply: serde_json::Value = serde_json::from_str(&c.text()).unwrap();
     assert_eq!(
         (reply["deflate"].as_bool(), reply["deflate_level"].as_u64()),
@@ -116,9 +107,9 @@ fn identify_grants_deflate_then_everything_is_compressed() {
     );
     c.switch();
     assert_eq!(c.text(), "OK", "the upgrade's OK comes compressed");
-    let mut batch = Client::command("PUB zipped", Some(b"hello deflate"));
-    batch.extend(Client::command("SUB zipped c", None));
-    batch.extend(Client::command("RDY 1", None));
+    let mut batch = command_bytes("PUB zipped", Some(b"hello deflate"));
+    batch.extend(command_bytes("SUB zipped c", None));
+    batch.extend(command_bytes("RDY 1", None));
     c.send(&batch);
     assert_eq!(c.text(), "OK");
     assert_eq!(c.text(), "OK");
@@ -126,14 +117,10 @@ fn identify_grants_deflate_then_everything_is_compressed() {
     assert_eq!(kind, 2);
     assert_eq!(&data[26..], b"hello deflate");
     let id = String::from_utf8(data[10..26].to_vec()).unwrap();
-    c.send(&Client::command(&format!("FIN {id}"), None));
-    c.send(&Client::command("CLS", None));
+    c.send(&command_bytes(&format!("FIN {id}"), None));
+    c.send(&command_bytes("CLS", None));
     assert_eq!(c.text(), "CLOSE_WAIT");
-    let stats = common::http(nsqd.http, "GET", "/stats?format=json&topic=zipped", b"").text();
-    assert!(
-        stats.contains("\"depth\":0") && stats.contains("\"in_flight_count\":0"),
-        "{stats}"
-    );
+    common::assert_drained(&nsqd, "zipped");
 }
 
 #[test]
@@ -141,11 +128,11 @@ fn commands_sent_right_behind_identify_are_read_compressed() {
     let nsqd = Nsqd::start(&[]);
     let mut c = Client::connect(&nsqd);
     // IDENTIFY in clear and, in the same write, a PUB already deflated.
-    let mut wire = Client::command("IDENTIFY", Some(ASK.as_bytes()));
+    let mut wire = command_bytes("IDENTIFY", Some(ASK.as_bytes()));
     let mut enc = Compress::new(Compression::new(6), false);
     let mut zipped = Vec::with_capacity(1024);
     enc.compress_vec(
-        &Client::command("PUB eager", Some(b"right away")),
+        &command_bytes("PUB eager", Some(b"right away")),
         &mut zipped,
         FlushCompress::Sync,
     )
@@ -166,16 +153,16 @@ fn commands_sent_right_behind_identify_are_read_compressed() {
 fn deflate_disabled_or_not_asked_stays_plain() {
     let nsqd = Nsqd::start(&["--deflate=false"]);
     let mut c = Client::connect(&nsqd);
-    c.send(&Client::command("IDENTIFY", Some(ASK.as_bytes())));
+    c.send(&command_bytes("IDENTIFY", Some(ASK.as_bytes())));
     assert!(c.text().contains("\"deflate\":false"));
-    c.send(&Client::command("PUB plain", Some(b"x")));
+    c.send(&command_bytes("PUB plain", Some(b"x")));
     assert_eq!(c.text(), "OK", "no upgrade OK, no compression");
 
     let nsqd = Nsqd::start(&[]);
     let mut c = Client::connect(&nsqd);
-    c.send(&Client::command("IDENTIFY", Some(br#"{"deflate":true}"#)));
+    c.send(&command_bytes("IDENTIFY", Some(br#"{"deflate":true}"#)));
     assert_eq!(c.text(), "OK", "without feature negotiation, no upgrade");
-    c.send(&Client::command("PUB plain", Some(b"x")));
+    c.send(&command_bytes("PUB plain", Some(b"x")));
     assert_eq!(c.text(), "OK");
 }
 
@@ -183,21 +170,14 @@ fn deflate_disabled_or_not_asked_stays_plain() {
 fn a_corrupt_deflate_stream_closes_the_connection() {
     let nsqd = Nsqd::start(&[]);
     let mut c = Client::connect(&nsqd);
-    c.send(&Client::command("IDENTIFY", Some(ASK.as_bytes())));
+    c.send(&command_bytes("IDENTIFY", Some(ASK.as_bytes())));
     c.text();
     c.switch();
     assert_eq!(c.text(), "OK");
     c.stream.write_all(&[0xff; 64]).unwrap();
-    let mut buf = [0u8; 64];
-    let closed = loop {
-        match c.stream.read(&mut buf) {
-            Ok(0) => break true,
-            Ok(_) => continue,
-            Err(_) => break false,
-        }
-    };
+    let closed = common::closed_by_peer(&mut c.stream);
     assert!(closed, "nsqd hangs up on garbage");
     let mut again = Client::connect(&nsqd);
-    again.send(&Client::command("PUB fine", Some(b"y")));
+    again.send(&command_bytes("PUB fine", Some(b"y")));
     assert_eq!(again.text(), "OK", "and goes on serving others");
 }

@@ -4,18 +4,9 @@
 
 mod common;
 
-use common::{Nsqd, WAIT};
+use common::{command_bytes as command, Nsqd, WAIT};
 use std::io::{Read, Write};
 use std::net::TcpStream;
-
-fn command(line: &str, body: Option<&[u8]>) -> Vec<u8> {
-    let mut out = format!("{line}\n").into_bytes();
-    if let Some(body) = body {
-        out.extend_from_slice(&(body.len() as u32).to_be_bytes());
-        out.extend_from_slice(body);
-    }
-    out
-}
 
 /// Reads one frame exactly (no bytes past it): (type, data).
 fn read_frame(r: &mut impl Read) -> (i32, Vec<u8>) {
@@ -33,6 +24,12 @@ fn text(r: &mut impl Read) -> String {
     String::from_utf8(data).unwrap()
 }
 
+/// IDENTIFY asking for snappy.
+fn ask_snappy(s: &mut TcpStream) {
+    let ask = br#"{"feature_negotiation":true,"snappy":true}"#;
+    s.write_all(&command("IDENTIFY", Some(ask))).unwrap();
+}
+
 fn connect(nsqd: &Nsqd) -> TcpStream {
     let mut s = TcpStream::connect(nsqd.tcp).unwrap();
     s.set_read_timeout(Some(WAIT)).unwrap();
@@ -44,11 +41,7 @@ fn connect(nsqd: &Nsqd) -> TcpStream {
 fn identify_grants_snappy_then_everything_is_framed() {
     let nsqd = Nsqd::start(&[]);
     let mut s = connect(&nsqd);
-    s.write_all(&command(
-        "IDENTIFY",
-        Some(br#"{"feature_negotiation":true,"snappy":true}"#),
-    ))
-    .unwrap();
+    ask_snappy(&mut s);
     let reply: serde_json::Value = serde_json::from_str(&text(&mut s)).unwrap();
     assert_eq!(reply["snappy"], true, "{reply}");
     assert_eq!(reply["deflate"], false, "{reply}");
@@ -73,11 +66,7 @@ fn identify_grants_snappy_then_everything_is_framed() {
     writer.write_all(&command("CLS", None)).unwrap();
     writer.flush().unwrap();
     assert_eq!(text(&mut reader), "CLOSE_WAIT");
-    let stats = common::http(nsqd.http, "GET", "/stats?format=json&topic=framed", b"").text();
-    assert!(
-        stats.contains("\"depth\":0") && stats.contains("\"in_flight_count\":0"),
-        "{stats}"
-    );
+    common::assert_drained(&nsqd, "framed");
 }
 
 #[test]
@@ -99,11 +88,7 @@ fn deflate_and_snappy_together_are_refused_and_snappy_off_stays_plain() {
 
     let nsqd = Nsqd::start(&["--snappy=false"]);
     let mut s = connect(&nsqd);
-    s.write_all(&command(
-        "IDENTIFY",
-        Some(br#"{"feature_negotiation":true,"snappy":true}"#),
-    ))
-    .unwrap();
+    ask_snappy(&mut s);
     assert!(text(&mut s).contains("\"snappy\":false"));
     s.write_all(&command("PUB plain", Some(b"x"))).unwrap();
     assert_eq!(text(&mut s), "OK");
@@ -113,22 +98,11 @@ fn deflate_and_snappy_together_are_refused_and_snappy_off_stays_plain() {
 fn a_corrupt_snappy_stream_closes_the_connection() {
     let nsqd = Nsqd::start(&[]);
     let mut s = connect(&nsqd);
-    s.write_all(&command(
-        "IDENTIFY",
-        Some(br#"{"feature_negotiation":true,"snappy":true}"#),
-    ))
-    .unwrap();
+    ask_snappy(&mut s);
     text(&mut s);
     // A stored chunk with a wrong CRC, after a proper stream identifier.
     s.write_all(b"\xff\x06\x00\x00sNaPpY\x01\x05\x00\x00\xde\xad\xbe\xefx")
         .unwrap();
-    let mut buf = [0u8; 256];
-    let closed = loop {
-        match s.read(&mut buf) {
-            Ok(0) => break true,
-            Ok(_) => continue,
-            Err(_) => break false,
-        }
-    };
+    let closed = common::closed_by_peer(&mut s);
     assert!(closed, "nsqd hangs up on a bad CRC");
 }

@@ -283,13 +283,7 @@ impl Client {
 
     /// Writes `line\n` followed, if given, by a 4-byte size and the body.
     pub fn command(&mut self, line: &str, body: Option<&[u8]>) {
-        let mut out = Vec::from(line.as_bytes());
-        out.push(b'\n');
-        if let Some(body) = body {
-            out.extend_from_slice(&(body.len() as i32).to_be_bytes());
-            out.extend_from_slice(body);
-        }
-        self.send(&out);
+        self.send(&command_bytes(line, body));
     }
 
     /// IDENTIFY with a JSON body; returns the reply frame.
@@ -552,4 +546,42 @@ pub fn parse_http_response(raw: &[u8]) -> Option<HttpResponse> {
         headers,
         body,
     })
+}
+
+/// Asserts that `topic` on `nsqd` holds nothing: depth 0 and nothing in flight.
+pub fn assert_drained(nsqd: &Nsqd, topic: &str) {
+    let stats = http(
+        nsqd.http,
+        "GET",
+        &format!("/stats?format=json&topic={topic}"),
+        b"",
+    )
+    .text();
+    assert!(
+        stats.contains("\"depth\":0") && stats.contains("\"in_flight_count\":0"),
+        "{stats}"
+    );
+}
+
+/// Reads (and drops) until the peer closes: true on EOF, false on an error or timeout.
+pub fn closed_by_peer(stream: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// The bytes of a V2 command: `line\n`, then, if given, a 4-byte size and the body.
+pub fn command_bytes(line: &str, body: Option<&[u8]>) -> Vec<u8> {
+    let mut out = Vec::from(line.as_bytes());
+    out.push(b'\n');
+    if let Some(body) = body {
+        out.extend_from_slice(&(body.len() as i32).to_be_bytes());
+        out.extend_from_slice(body);
+    }
+    out
 }
