@@ -23,8 +23,8 @@ fn expected_body(i: usize) -> String {
 
 /// Checks what one pynsq client saw on its connection: no errors, no close, heartbeats,
 /// and an IDENTIFY reply that is negotiated JSON (pynsq sends feature_negotiation: true)
-/// granting deflate exactly when it was asked for.
-fn check_client(who: &str, v: &Value, deflate: bool) {
+/// granting exactly the compression asked for ("plain": none).
+fn check_client(who: &str, v: &Value, compression: &str) {
     assert_eq!(v["errors"], Value::Array(vec![]), "{who} saw errors: {v}");
     assert_eq!(
         v["closes"], 0,
@@ -43,25 +43,38 @@ fn check_client(who: &str, v: &Value, deflate: bool) {
     );
     assert!(id["version"].is_string(), "{who}: no version: {id}");
     assert!(id["msg_timeout"].is_u64(), "{who}: no msg_timeout: {id}");
-    for feature in ["tls_v1", "snappy", "auth_required"] {
+    for feature in ["tls_v1", "auth_required"] {
         assert_eq!(id[feature], false, "{who}: {feature} in {id}");
     }
-    assert_eq!(id["deflate"], deflate, "{who}: deflate in {id}");
+    for feature in ["deflate", "snappy"] {
+        assert_eq!(
+            id[feature],
+            feature == compression,
+            "{who}: {feature} in {id}"
+        );
+    }
 }
 
 #[test]
 fn pynsq_writer_and_reader_round_trip_10000_messages_exactly_once() {
-    round_trip(10_000, "pynsq_interop", false);
+    round_trip(10_000, "pynsq_interop", "plain");
 }
 
 /// The same round trip with both pynsq clients asking for deflate (feature `deflate`).
 #[cfg(feature = "deflate")]
 #[test]
 fn pynsq_round_trip_over_deflate() {
-    round_trip(3_000, "pynsq_deflate", true);
+    round_trip(3_000, "pynsq_deflate", "deflate");
 }
 
-fn round_trip(count: usize, topic: &'static str, deflate: bool) {
+/// The same round trip with both pynsq clients asking for snappy (feature `snappy`).
+#[cfg(feature = "snappy")]
+#[test]
+fn pynsq_round_trip_over_snappy() {
+    round_trip(3_000, "pynsq_snappy", "snappy");
+}
+
+fn round_trip(count: usize, topic: &'static str, compression: &str) {
     venv_python();
     // A short msg timeout so a message pynsq failed to FIN would be redelivered below.
     let nsqd = common::Nsqd::start(&["--msg-timeout=3s"]);
@@ -72,7 +85,7 @@ fn round_trip(count: usize, topic: &'static str, deflate: bool) {
             topic.to_string(),
             count.to_string(),
             "45".to_string(),
-            if deflate { "deflate" } else { "plain" }.to_string(),
+            compression.to_string(),
         ],
     );
     let report: Value = serde_json::from_str(run.stdout.trim()).unwrap_or_else(|e| {
@@ -99,7 +112,7 @@ fn round_trip(count: usize, topic: &'static str, deflate: bool) {
         writer["commands"]["mpub"].as_u64().unwrap() > 0,
         "no MPUB used"
     );
-    check_client("Writer", writer, deflate);
+    check_client("Writer", writer, compression);
 
     let reader = &report["reader"];
     let bodies: Vec<&str> = reader["bodies"]
@@ -132,7 +145,7 @@ fn round_trip(count: usize, topic: &'static str, deflate: bool) {
     );
     assert_eq!(bodies.len(), count);
     assert_eq!(seen.len(), count);
-    check_client("Reader", reader, deflate);
+    check_client("Reader", reader, compression);
     assert!(
         run.status.success(),
         "roundtrip.py failed ({}); stderr:\n{}",

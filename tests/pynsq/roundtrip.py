@@ -1,8 +1,8 @@
 """Round trip through nsqd with the official Python client (pynsq).
 
-Usage: roundtrip.py <nsqd tcp addr> <topic> <count> [timeout_s] [deflate]
+Usage: roundtrip.py <nsqd tcp addr> <topic> <count> [timeout_s] [plain|deflate|snappy]
 
-With "deflate" both clients ask for deflate compression (level 6).
+With "deflate" or "snappy" both clients ask for that compression.
 
 Publishes <count> distinct bodies to <topic> with nsq.Writer (the first tenth one
 by one with PUB, the rest with MPUB in batches of varied sizes), then consumes
@@ -22,7 +22,7 @@ import time
 import nsq
 
 HEARTBEAT_S = 1  # pynsq takes seconds and sends 1000 ms in IDENTIFY
-COMPRESSION = {}  # {"deflate": True} when asked for on the command line
+COMPRESSION = {}  # {"deflate": True} or {"snappy": True} from the command line
 PUB_WINDOW = 32  # commands in flight at once on the Writer's connection
 
 
@@ -246,8 +246,8 @@ def failed(report):
 if __name__ == "__main__":
     addr, topic, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 45.0
-    if len(sys.argv) > 5 and sys.argv[5] == "deflate":
-        COMPRESSION["deflate"] = True
+    if len(sys.argv) > 5 and sys.argv[5] in ("deflate", "snappy"):
+        COMPRESSION[sys.argv[5]] = True
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     report = asyncio.run(main(addr, topic, count, timeout))
     print(json.dumps(report), flush=True)
