@@ -137,6 +137,7 @@ fn registry_publish_pump_fin_200(b: divan::Bencher) {
             subscription: None,
             pub_counts: Default::default(),
             auth_identity: None,
+            compression: "",
         },
     );
     let _ = reg.subscribe(1, "bench", "ch", now);

@@ -14,10 +14,12 @@
 //! - [`program`]: what each main does — flags, logging, signals, start, clean stop.
 //! - [`nsqd`]: the nsqd program — options, the V2 connection handler, the server, shutdown.
 //! - [`client`]: the client library — Conn, Producer, Consumer — used by the tools.
+//! - [`compress`]: deflate and snappy streams for V2 connections (optional features).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod compress;
 pub mod diskqueue;
 pub mod flags;
 pub mod http;

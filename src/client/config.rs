@@ -331,16 +331,30 @@ impl Config {
                 )));
             }
         }
-        for (name, on) in [
-            ("tls_v1", self.tls_v1),
-            ("deflate", self.deflate),
-            ("snappy", self.snappy),
-        ] {
+        let unsupported = [
+            ("tls_v1", self.tls_v1, "it is not supported by this client"),
+            (
+                "deflate",
+                self.deflate && !crate::compress::DEFLATE,
+                "build with --features deflate",
+            ),
+            (
+                "snappy",
+                self.snappy && !crate::compress::SNAPPY,
+                "build with --features snappy",
+            ),
+        ];
+        for (name, on, why) in unsupported {
             if on {
                 return Err(Error::Config(format!(
-                    "{name} is not supported by this client"
+                    "{name} is not supported by this client: {why}"
                 )));
             }
+        }
+        if self.deflate && self.snappy {
+            return Err(Error::Config(
+                "cannot enable both deflate and snappy".into(),
+            ));
         }
         Ok(())
     }
@@ -390,11 +404,20 @@ mod tests {
         let e = c.validate().unwrap_err().to_string();
         assert!(e.contains("must be less than read_timeout"), "{e}");
         let mut c = Config::default();
-        c.set("snappy", "true").unwrap();
+        c.set("tls_v1", "true").unwrap();
         assert!(c
             .validate()
             .unwrap_err()
             .to_string()
             .contains("not supported"));
+        let mut c = Config::default();
+        c.set("snappy", "true").unwrap();
+        assert_eq!(
+            c.validate().is_ok(),
+            crate::compress::SNAPPY,
+            "snappy needs its feature"
+        );
+        c.set("deflate", "true").unwrap();
+        assert!(c.validate().is_err(), "never both");
     }
 }

@@ -3,8 +3,10 @@
 //!
 //! A [`Conn`] splits into a [`Reader`] (one thread reads frames; heartbeats are
 //! answered with `NOP` on the way) and a [`Writer`] that any thread may clone and use.
+//! When `deflate` or `snappy` was negotiated, each half carries its own codec.
 
 use super::{Config, Error, Message};
+use crate::compress::Codec;
 use crate::proto::{self, commands, FRAME_ERROR, FRAME_MESSAGE, FRAME_RESPONSE, HEARTBEAT};
 use serde::Deserialize;
 use std::io::{Read, Write};
@@ -35,6 +37,8 @@ pub struct ServerSettings {
     pub snappy: bool,
     /// Deflate granted.
     pub deflate: bool,
+    /// The deflate level granted.
+    pub deflate_level: u32,
 }
 
 /// One frame from nsqd (heartbeats never reach the caller).
@@ -51,16 +55,32 @@ pub enum Frame {
 /// The sending half: commands already encoded by [`crate::proto::commands`].
 #[derive(Debug, Clone)]
 pub struct Writer {
-    stream: Arc<Mutex<TcpStream>>,
+    stream: Arc<Mutex<Sink>>,
+}
+
+/// The socket and, once negotiated, the codec compressing what goes out.
+#[derive(Debug)]
+struct Sink {
+    stream: TcpStream,
+    codec: Option<Codec>,
 }
 
 impl Writer {
     /// Writes `bytes` whole (within `write_timeout`). A failed write closes the
     /// socket: a half-written command must not be followed by the next one.
     pub fn send(&self, bytes: &[u8]) -> Result<(), Error> {
-        let mut stream = self.stream.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = stream.write_all(bytes) {
-            let _ = stream.shutdown(Shutdown::Both);
+        let mut sink = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+        let sink = &mut *sink;
+        let result = match &mut sink.codec {
+            Some(codec) => {
+                let mut wire = Vec::with_capacity(bytes.len() / 2 + 64);
+                codec.encode(bytes, &mut wire);
+                sink.stream.write_all(&wire)
+            }
+            None => sink.stream.write_all(bytes),
+        };
+        if let Err(e) = result {
+            let _ = sink.stream.shutdown(Shutdown::Both);
             return Err(Error::Io(e));
         }
         Ok(())
@@ -68,8 +88,12 @@ impl Writer {
 
     /// Closes the socket both ways; a thread blocked in [`Reader::read_frame`] returns.
     pub fn shutdown(&self) {
-        let stream = self.stream.lock().unwrap_or_else(|p| p.into_inner());
-        let _ = stream.shutdown(Shutdown::Both);
+        let sink = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = sink.stream.shutdown(Shutdown::Both);
+    }
+
+    fn compress_with(&self, codec: Codec) {
+        self.stream.lock().unwrap_or_else(|p| p.into_inner()).codec = Some(codec);
     }
 }
 
@@ -83,6 +107,8 @@ pub struct Reader {
     max_frame: usize,
     addr: String,
     writer: Writer,
+    /// Once negotiated: decodes what is read before it is parsed.
+    codec: Option<Codec>,
 }
 
 impl Reader {
@@ -134,6 +160,9 @@ impl Reader {
             }
             self.buf.resize(grown, 0);
         }
+        if self.codec.is_some() {
+            return self.fill_decoded();
+        }
         loop {
             return match self.stream.read(&mut self.buf[self.end..]) {
                 Ok(0) => Err(Error::NotConnected),
@@ -145,6 +174,46 @@ impl Reader {
                 Err(e) => Err(Error::Io(e)),
             };
         }
+    }
+
+    /// Reads compressed bytes and appends what they decode to (at least one byte).
+    fn fill_decoded(&mut self) -> Result<(), Error> {
+        let mut raw = [0u8; 16 * 1024];
+        loop {
+            let n = match self.stream.read(&mut raw) {
+                Ok(0) => return Err(Error::NotConnected),
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::Io(e)),
+            };
+            if self.append_decoded(&raw[..n])? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Decodes `raw` onto the end of the buffer; false when it held no whole chunk yet.
+    fn append_decoded(&mut self, raw: &[u8]) -> Result<bool, Error> {
+        let mut plain = Vec::new();
+        if let Some(codec) = self.codec.as_mut() {
+            codec.decode(raw, &mut plain).map_err(Error::BadFrame)?;
+        }
+        let end = self.end + plain.len();
+        if end > self.buf.len() {
+            self.buf.resize(end, 0);
+        }
+        self.buf[self.end..end].copy_from_slice(&plain);
+        self.end = end;
+        Ok(!plain.is_empty())
+    }
+
+    /// From now on what is read is decoded by `codec`, including bytes already read
+    /// past the last frame (they came after the switch).
+    fn decompress_with(&mut self, codec: Codec) -> Result<(), Error> {
+        let early = self.buf[self.start..self.end].to_vec();
+        self.end = self.start;
+        self.codec = Some(codec);
+        self.append_decoded(&early).map(|_| ())
     }
 
     /// The frame that answers a command: the next response or error (a message
@@ -245,7 +314,10 @@ impl Conn {
         stream.set_read_timeout(Some(config.read_timeout))?;
         stream.set_write_timeout(Some(config.write_timeout))?;
         let writer = Writer {
-            stream: Arc::new(Mutex::new(stream.try_clone()?)),
+            stream: Arc::new(Mutex::new(Sink {
+                stream: stream.try_clone()?,
+                codec: None,
+            })),
         };
         let max_frame = match config.max_msg_size {
             0 => MAX_FRAME,
@@ -259,6 +331,7 @@ impl Conn {
             max_frame,
             addr: addr.to_string(),
             writer: writer.clone(),
+            codec: None,
         };
         let mut out = proto::MAGIC_V2.to_vec();
         commands::identify(&mut out, &identify_body(config));
@@ -274,10 +347,31 @@ impl Conn {
             serde_json::from_slice(&reply)
                 .map_err(|e| Error::BadFrame(format!("IDENTIFY reply: {e}")))?
         };
-        if settings.tls_v1 || settings.snappy || settings.deflate {
+        if settings.tls_v1
+            || settings.snappy && !config.snappy
+            || settings.deflate && !config.deflate
+        {
             return Err(Error::BadFrame(
                 "nsqd granted TLS or compression, which this client did not ask for".into(),
             ));
+        }
+        let codecs = if settings.deflate {
+            Codec::deflate(settings.deflate_level).zip(Codec::deflate(settings.deflate_level))
+        } else if settings.snappy {
+            Codec::snappy().zip(Codec::snappy())
+        } else {
+            None
+        };
+        if settings.deflate || settings.snappy {
+            let Some((for_reading, for_writing)) = codecs else {
+                return Err(Error::BadFrame(
+                    "compression granted but not built in".into(),
+                ));
+            };
+            // The server's OK for the upgrade comes compressed.
+            reader.decompress_with(for_reading)?;
+            writer.compress_with(for_writing);
+            reader.read_reply()?;
         }
         if settings.auth_required {
             if config.auth_secret.is_empty() {

@@ -2,7 +2,6 @@
 //! HTTP API with /stats, /metrics and statsd, and the server that ties them to listeners. `src/bin/nsqd.rs` is a thin main over this.
 
 pub mod auth;
-pub mod compress;
 pub mod config_api;
 pub mod durability;
 pub mod http_api;

@@ -72,8 +72,8 @@ fn v2_config(opts: &Options) -> V2Config {
             max_rdy_count: opts.max_rdy_count,
             max_deflate_level: i64::from(opts.max_deflate_level),
             auth_required: !opts.auth_http_addresses.is_empty(),
-            deflate_enabled: opts.deflate && super::compress::DEFLATE,
-            snappy_enabled: opts.snappy && super::compress::SNAPPY,
+            deflate_enabled: opts.deflate && crate::compress::DEFLATE,
+            snappy_enabled: opts.snappy && crate::compress::SNAPPY,
         },
         max_req_timeout: opts.max_req_timeout,
         auth: (!opts.auth_http_addresses.is_empty()).then(|| AuthServers {

@@ -123,6 +123,8 @@ pub struct ClientStats {
     pub pub_counts: Vec<(String, u64)>,
     /// After AUTH: the identity and its URL (`authed` in the JSON).
     pub auth_identity: Option<(String, String)>,
+    /// `"deflate"`, `"snappy"` or `""`.
+    pub compression: &'static str,
 }
 
 /// One channel.
@@ -373,6 +375,7 @@ fn client_stats(
         user_agent: info.user_agent.clone(),
         pub_counts: pub_counts(info, topic_filter),
         auth_identity: info.auth_identity.clone(),
+        compression: info.compression,
     }
 }
 
@@ -647,8 +650,8 @@ fn push_client(out: &mut String, c: &ClientStats) {
     o.num("requeue_count", c.requeue_count);
     o.num("connect_ts", c.connect_ts);
     o.num("sample_rate", c.sample_rate);
-    o.bool("deflate", false);
-    o.bool("snappy", false);
+    o.bool("deflate", c.compression == "deflate");
+    o.bool("snappy", c.compression == "snappy");
     o.str("user_agent", &c.user_agent);
     if let Some((identity, url)) = &c.auth_identity {
         o.bool("authed", true);
@@ -954,6 +957,7 @@ pub(crate) mod tests {
             subscription: None,
             pub_counts: Default::default(),
             auth_identity: None,
+            compression: "",
         }
     }
 

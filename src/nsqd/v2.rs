@@ -13,9 +13,9 @@
 //! from a socket and once per round for the pump — never across a socket write.
 
 use super::auth::{AuthError, AuthServers, Authorizations};
-use super::compress::Codec;
 use super::durability::Persister;
 use super::identify::{self, IdentifyLimits, Negotiated};
+use crate::compress::Codec;
 use crate::proto::{self, ClientState, Command, Limits, ParseContext, ProtoError, MAGIC_V2};
 use crate::reactor::{ConnId, Connection, Handler, Net, Timers, Wakeup};
 use crate::registry::{ClientId, ClientInfo, Registry};
@@ -536,16 +536,21 @@ impl V2Handler {
         }
         let json = identify::reply_json(&req, &settings, &self.config.identify);
         send_response(net, id, &json);
-        let codec = match identify::deflate_granted(&req, &self.config.identify) {
-            Some(level) => Codec::deflate(level),
-            None if identify::snappy_granted(&req, &self.config.identify) => Codec::snappy(),
-            None => None,
+        let (codec, name) = match identify::deflate_granted(&req, &self.config.identify) {
+            Some(level) => (Codec::deflate(level), "deflate"),
+            None if identify::snappy_granted(&req, &self.config.identify) => {
+                (Codec::snappy(), "snappy")
+            }
+            None => (None, ""),
         };
         if let Some(conn) = net.conn(id).filter(|c| c.state.codec.is_none()) {
             if codec.is_some() {
                 // Everything after the JSON reply is compressed, both ways.
                 conn.state.codec = codec;
                 send_response(net, id, b"OK");
+                if let Some(info) = registry.clients.get_mut(&client) {
+                    info.compression = name;
+                }
             }
         }
         Ok(())
@@ -579,6 +584,7 @@ impl Handler for V2Handler {
                 subscription: None,
                 pub_counts: Default::default(),
                 auth_identity: None,
+                compression: "",
             },
         );
         log::info!("TCP: new client({peer})");

@@ -83,6 +83,8 @@ pub struct ClientInfo {
     pub pub_counts: BTreeMap<String, u64>,
     /// After a successful AUTH: the identity and identity URL the auth server gave.
     pub auth_identity: Option<(String, String)>,
+    /// The compression IDENTIFY negotiated: `"deflate"`, `"snappy"` or `""`.
+    pub compression: &'static str,
 }
 
 /// Why a SUB was refused; `Display` is the text after `E_SUB_FAILED `.

@@ -34,6 +34,7 @@ fn info(msg_timeout: Duration) -> ClientInfo {
         subscription: None,
         pub_counts: Default::default(),
         auth_identity: None,
+        compression: "",
     }
 }
 

@@ -1,7 +1,11 @@
 //! Compression on a V2 connection, negotiated in IDENTIFY: deflate (feature `deflate`,
 //! the `flate2` codec) or snappy (feature `snappy`, the `snap` codec, in the snappy
-//! framing format). Without a feature nsqd never grants that compression and no
-//! [`Codec`] of it can be made.
+//! framing format). Without a feature nsqd never grants that compression, the client
+//! never asks for it, and no [`Codec`] of it can be made.
+//!
+//! A codec keeps both directions' state; nsqd uses one per connection, the client one
+//! for what it reads and another for what it writes (its two halves run on different
+//! threads).
 
 #[cfg(feature = "deflate")]
 mod deflate;
