@@ -182,39 +182,6 @@ fn a_corrupt_deflate_stream_closes_the_connection() {
     assert_eq!(again.text(), "OK", "and goes on serving others");
 }
 
-/// Our own Producer and Consumer with `deflate` on: 2,000 messages through nsqd.
-fn client_round_trip(config: nsq::client::Config, topic: &str) {
-    let nsqd = Nsqd::start(&[]);
-    let addr = nsqd.tcp.to_string();
-    let producer = nsq::client::Producer::new(&addr, config.clone()).unwrap();
-    let batch: Vec<Vec<u8>> = (0..1000).map(|i| format!("m{i}").into_bytes()).collect();
-    producer.multi_publish(topic, &batch).unwrap();
-    for i in 1000..2000 {
-        producer.publish(topic, format!("m{i}").as_bytes()).unwrap();
-    }
-    let consumer = nsq::client::Consumer::new(topic, "c", config).unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    consumer.add_handler(move |m| {
-        let _ = tx.send(m.body.clone());
-        Ok(())
-    });
-    consumer.connect_to_nsqd(&addr).unwrap();
-    let stats = common::http(nsqd.http, "GET", "/stats?format=json", b"").text();
-    assert!(
-        stats.contains("\"deflate\":true"),
-        "the consumer negotiated deflate: {stats}"
-    );
-    let mut seen = std::collections::HashSet::new();
-    while seen.len() < 2000 {
-        let body = rx.recv_timeout(WAIT).expect("every message arrives");
-        seen.insert(body);
-    }
-    consumer.stop();
-    assert!(consumer.wait_timeout(WAIT));
-    producer.stop();
-    common::assert_drained(&nsqd, topic);
-}
-
 #[test]
 fn the_client_library_speaks_deflate() {
     let config = nsq::client::Config {
@@ -223,5 +190,6 @@ fn the_client_library_speaks_deflate() {
         max_in_flight: 100,
         ..Default::default()
     };
-    client_round_trip(config, "client_deflate");
+    let bodies = (0..2000).map(|i| format!("m{i}").into_bytes()).collect();
+    common::client_round_trip(config, "client_deflate", bodies, "\"deflate\":true");
 }

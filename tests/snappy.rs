@@ -109,37 +109,12 @@ fn a_corrupt_snappy_stream_closes_the_connection() {
 
 #[test]
 fn the_client_library_speaks_snappy() {
-    let nsqd = Nsqd::start(&[]);
-    let addr = nsqd.tcp.to_string();
     let config = nsq::client::Config {
         snappy: true,
         max_in_flight: 100,
         ..Default::default()
     };
-    let producer = nsq::client::Producer::new(&addr, config.clone()).unwrap();
-    let big = vec![b'q'; 200_000];
-    producer.publish("client_snappy", &big).unwrap();
-    let batch: Vec<Vec<u8>> = (0..1000).map(|i| format!("m{i}").into_bytes()).collect();
-    producer.multi_publish("client_snappy", &batch).unwrap();
-    let consumer = nsq::client::Consumer::new("client_snappy", "c", config).unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    consumer.add_handler(move |m| {
-        let _ = tx.send(m.body.clone());
-        Ok(())
-    });
-    consumer.connect_to_nsqd(&addr).unwrap();
-    let stats = common::http(nsqd.http, "GET", "/stats?format=json", b"").text();
-    assert!(
-        stats.contains("\"snappy\":true"),
-        "the consumer negotiated snappy: {stats}"
-    );
-    let mut seen = std::collections::HashSet::new();
-    while seen.len() < 1001 {
-        seen.insert(rx.recv_timeout(WAIT).expect("every message arrives"));
-    }
-    assert!(seen.contains(&big));
-    consumer.stop();
-    assert!(consumer.wait_timeout(WAIT));
-    producer.stop();
-    common::assert_drained(&nsqd, "client_snappy");
+    let mut bodies: Vec<Vec<u8>> = (0..1000).map(|i| format!("m{i}").into_bytes()).collect();
+    bodies.push(vec![b'q'; 200_000]); // more than one 64 KiB snappy block
+    common::client_round_trip(config, "client_snappy", bodies, "\"snappy\":true");
 }

@@ -585,3 +585,41 @@ pub fn command_bytes(line: &str, body: Option<&[u8]>) -> Vec<u8> {
     }
     out
 }
+
+/// Our own Producer and Consumer with `config` on a fresh nsqd: the first half of
+/// `bodies` goes in one MPUB, the rest as PUBs; every one must arrive, and `/stats`
+/// must contain `in_stats` (e.g. the negotiated compression) while they do.
+pub fn client_round_trip(
+    config: nsq::client::Config,
+    topic: &str,
+    bodies: Vec<Vec<u8>>,
+    in_stats: &str,
+) {
+    let nsqd = Nsqd::start(&[]);
+    let addr = nsqd.tcp.to_string();
+    let producer = nsq::client::Producer::new(&addr, config.clone()).unwrap();
+    let (batch, single) = bodies.split_at(bodies.len() / 2);
+    producer.multi_publish(topic, batch).unwrap();
+    for body in single {
+        producer.publish(topic, body).unwrap();
+    }
+    let consumer = nsq::client::Consumer::new(topic, "c", config).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    consumer.add_handler(move |m| {
+        let _ = tx.send(m.body.clone());
+        Ok(())
+    });
+    consumer.connect_to_nsqd(&addr).unwrap();
+    let stats = http(nsqd.http, "GET", "/stats?format=json", b"").text();
+    assert!(stats.contains(in_stats), "{in_stats} not in {stats}");
+    let want: std::collections::HashSet<Vec<u8>> = bodies.into_iter().collect();
+    let mut seen = std::collections::HashSet::new();
+    while seen.len() < want.len() {
+        seen.insert(rx.recv_timeout(WAIT).expect("every message arrives"));
+    }
+    assert_eq!(seen, want);
+    consumer.stop();
+    assert!(consumer.wait_timeout(WAIT));
+    producer.stop();
+    assert_drained(&nsqd, topic);
+}
