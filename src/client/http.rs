@@ -79,7 +79,25 @@ fn has_port(host: &str) -> bool {
     }
 }
 
-/// One request (`Connection: close`), with `timeout` as both connect and total deadline.
+/// How long a request may take: to connect, and in all. A plain `Duration` is both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Deadline to establish the TCP connection (never past `total`).
+    pub connect: Duration,
+    /// Deadline for the whole request, connecting included.
+    pub total: Duration,
+}
+
+impl From<Duration> for Timeouts {
+    fn from(d: Duration) -> Timeouts {
+        Timeouts {
+            connect: d,
+            total: d,
+        }
+    }
+}
+
+/// One request (`Connection: close`) within `timeouts`.
 ///
 /// `headers` are sent after `Host` and `Connection`; a body (or a method other than
 /// GET/HEAD) gets a `Content-Length`. Fails with `InvalidInput` for a method, path or
@@ -92,11 +110,13 @@ pub fn request(
     path_and_query: &str,
     headers: &[(&str, &str)],
     body: &[u8],
-    timeout: std::time::Duration,
+    timeouts: impl Into<Timeouts>,
 ) -> std::io::Result<Response> {
-    let deadline = Instant::now() + timeout;
+    let timeouts = timeouts.into();
+    let start = Instant::now();
+    let deadline = start + timeouts.total;
     let head = request_head(method, host_port, path_and_query, headers, body.len())?;
-    let stream = connect(host_port, deadline)?;
+    let stream = connect(host_port, deadline.min(start + timeouts.connect))?;
     let mut conn = Conn {
         stream,
         buf: Vec::new(),
@@ -128,7 +148,7 @@ pub fn request(
 /// }
 /// # Ok::<(), std::io::Error>(())
 /// ```
-pub fn get(url: &str, timeout: std::time::Duration) -> std::io::Result<Response> {
+pub fn get(url: &str, timeouts: impl Into<Timeouts>) -> std::io::Result<Response> {
     let (host_port, path) = split_url(url, "/").map_err(invalid_input)?;
     request(
         "GET",
@@ -136,14 +156,14 @@ pub fn get(url: &str, timeout: std::time::Duration) -> std::io::Result<Response>
         &path,
         &[("Accept", ACCEPT_V1)],
         &[],
-        timeout,
+        timeouts,
     )
 }
 
 /// POST `url` with `body`.
 ///
 /// Sends the same `Accept` header as [`get`], as nsq's tools do for their actions.
-pub fn post(url: &str, body: &[u8], timeout: std::time::Duration) -> std::io::Result<Response> {
+pub fn post(url: &str, body: &[u8], timeouts: impl Into<Timeouts>) -> std::io::Result<Response> {
     let (host_port, path) = split_url(url, "/").map_err(invalid_input)?;
     request(
         "POST",
@@ -151,7 +171,7 @@ pub fn post(url: &str, body: &[u8], timeout: std::time::Duration) -> std::io::Re
         &path,
         &[("Accept", ACCEPT_V1)],
         body,
-        timeout,
+        timeouts,
     )
 }
 
@@ -634,10 +654,22 @@ pub(crate) mod tests {
             let _ = s.read_to_end(&mut sink); // until the client gives up
         });
         let started = Instant::now();
-        let err = get(&addr, Duration::from_millis(200)).unwrap_err();
+        // A generous connect timeout does not stretch the total deadline.
+        let timeouts = Timeouts {
+            connect: Duration::from_secs(30),
+            total: Duration::from_millis(200),
+        };
+        let err = get(&addr, timeouts).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
         assert!(started.elapsed() < Duration::from_secs(3));
         server.join().unwrap();
+        assert_eq!(
+            Timeouts::from(T),
+            Timeouts {
+                connect: T,
+                total: T
+            }
+        );
     }
 
     #[test]

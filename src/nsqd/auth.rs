@@ -99,14 +99,21 @@ pub struct AuthServers {
     pub addresses: Vec<String>,
     /// `--auth-http-request-method=post`: the parameters go in a JSON body, not the query.
     pub method_post: bool,
-    /// `--http-client-connect-timeout`. Not applied separately: the HTTP client has one
-    /// deadline per request, so connecting is bounded by `request_timeout`, not this.
+    /// `--http-client-connect-timeout`: the deadline to connect to one server.
     pub connect_timeout: Duration,
     /// `--http-client-request-timeout`: the deadline for one server's whole exchange.
     pub request_timeout: Duration,
 }
 
 impl AuthServers {
+    /// Connect and request deadlines of one query.
+    fn timeouts(&self) -> http::Timeouts {
+        http::Timeouts {
+            connect: self.connect_timeout,
+            total: self.request_timeout,
+        }
+    }
+
     /// Asks the servers, in a random rotation until one answers (Go: `QueryAnyAuthd`),
     /// for `secret`'s authorizations. Blocking — nsqd calls it from a worker thread.
     ///
@@ -169,7 +176,7 @@ impl AuthServers {
                 &path,
                 &headers,
                 body.as_bytes(),
-                self.request_timeout,
+                self.timeouts(),
             )
         } else {
             // Go's url.Values.Encode order: keys sorted.
@@ -186,7 +193,7 @@ impl AuthServers {
                 &format!("{path}{joiner}{query}"),
                 &[("Accept", ACCEPT_V1)],
                 &[],
-                self.request_timeout,
+                self.timeouts(),
             )
         };
         let response = sent.map_err(|e| match e.kind() {

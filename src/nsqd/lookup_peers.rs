@@ -87,14 +87,14 @@ pub struct PeerStatus {
 
 impl LookupPeers {
     /// Starts a thread per address, listens to the registry for changes, and starts
-    /// the pre-creation thread (lookupd queries bounded by `http_timeout`; `wakeup`
+    /// the pre-creation thread (lookupd queries bounded by `http_timeouts`; `wakeup`
     /// makes the reactor deliver what a released topic held).
     pub fn start(
         registry: SharedRegistry,
         identity: Identity,
         addresses: &[String],
         wakeup: Wakeup,
-        http_timeout: Duration,
+        http_timeouts: http::Timeouts,
     ) -> Arc<LookupPeers> {
         let (precreate, rx) = channel();
         let peers = Arc::new(LookupPeers {
@@ -114,7 +114,7 @@ impl LookupPeers {
         let weak = Arc::downgrade(&peers);
         let thread = std::thread::Builder::new()
             .name("lookupd-precreate".into())
-            .spawn(move || precreate_loop(&weak, &rx, &wakeup, http_timeout));
+            .spawn(move || precreate_loop(&weak, &rx, &wakeup, http_timeouts));
         match thread {
             Ok(thread) => {
                 *peers.precreator.lock().unwrap_or_else(|p| p.into_inner()) = Some(thread)
@@ -230,7 +230,7 @@ fn precreate_loop(
     peers: &Weak<LookupPeers>,
     topics: &Receiver<String>,
     wakeup: &Wakeup,
-    timeout: Duration,
+    timeouts: http::Timeouts,
 ) {
     loop {
         let topic = match topics.recv_timeout(Duration::from_millis(200)) {
@@ -249,7 +249,7 @@ fn precreate_loop(
             );
             Vec::new()
         } else {
-            lookupd_channels(&addresses, &topic, timeout)
+            lookupd_channels(&addresses, &topic, timeouts)
         };
         lock(&p.registry).release_topic(&topic, &channels, Instant::now());
         wakeup.wake();
@@ -257,7 +257,7 @@ fn precreate_loop(
 }
 
 /// Every channel of `topic` that any lookupd at `addresses` knows (failures logged).
-fn lookupd_channels(addresses: &[String], topic: &str, timeout: Duration) -> Vec<String> {
+fn lookupd_channels(addresses: &[String], topic: &str, timeouts: http::Timeouts) -> Vec<String> {
     #[derive(serde::Deserialize)]
     struct Reply {
         #[serde(default)]
@@ -269,7 +269,7 @@ fn lookupd_channels(addresses: &[String], topic: &str, timeout: Duration) -> Vec
             "http://{address}/channels?topic={}",
             http::query_escape(topic)
         );
-        let reply = http::get(&url, timeout).and_then(|r| match r.status {
+        let reply = http::get(&url, timeouts).and_then(|r| match r.status {
             200 => serde_json::from_slice::<Reply>(&r.body).map_err(io::Error::other),
             status => Err(io::Error::other(format!("status {status}"))),
         });

@@ -169,7 +169,10 @@ impl Server {
             identity,
             &opts.lookupd_tcp_addresses,
             wakeup.clone(),
-            opts.http_client_request_timeout,
+            crate::client::http::Timeouts {
+                connect: opts.http_client_connect_timeout,
+                total: opts.http_client_request_timeout,
+            },
         );
         let mut server = Server {
             tcp_addr,

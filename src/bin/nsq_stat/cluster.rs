@@ -9,7 +9,6 @@
 use nsq::client::http;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use std::time::Duration;
 
 /// An nsqd to read stats from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +63,7 @@ impl ChannelStats {
 pub fn lookupd_topic_producers(
     topic: &str,
     lookupd_addrs: &[String],
-    timeout: Duration,
+    timeouts: http::Timeouts,
 ) -> Result<Vec<Producer>, String> {
     #[derive(Deserialize)]
     struct Lookup {
@@ -80,7 +79,7 @@ pub fn lookupd_topic_producers(
     }
     let results = query_all(lookupd_addrs, |addr| {
         let url = format!("http://{addr}/lookup?topic={}", http::query_escape(topic));
-        let lookup: Lookup = get_v1(&url, timeout)?;
+        let lookup: Lookup = get_v1(&url, timeouts)?;
         Ok(lookup.producers.unwrap_or_default())
     });
     let mut producers: Vec<Producer> = Vec::new();
@@ -97,7 +96,7 @@ pub fn lookupd_topic_producers(
 pub fn nsqd_topic_producers(
     topic: &str,
     nsqd_addrs: &[String],
-    timeout: Duration,
+    timeouts: http::Timeouts,
 ) -> Result<Vec<Producer>, String> {
     #[derive(Deserialize)]
     struct Info {
@@ -111,11 +110,11 @@ pub fn nsqd_topic_producers(
             "http://{addr}/stats?format=json&topic={}&include_clients=false",
             http::query_escape(topic)
         );
-        let stats: Stats = get_v1(&url, timeout)?;
+        let stats: Stats = get_v1(&url, timeouts)?;
         if !stats.topics.iter().flatten().any(|t| t.topic_name == topic) {
             return Ok(None);
         }
-        let info: Info = get_v1(&format!("http://{addr}/info"), timeout)?;
+        let info: Info = get_v1(&format!("http://{addr}/info"), timeouts)?;
         // An nsqd too old to announce itself is reached where we found it.
         let http_address = if info.broadcast_address.is_empty() {
             addr.clone()
@@ -132,7 +131,7 @@ pub fn channel_stats(
     producers: &[Producer],
     topic: &str,
     channel: &str,
-    timeout: Duration,
+    timeouts: http::Timeouts,
 ) -> Result<Option<ChannelStats>, String> {
     let results = query_all(producers, |p| {
         let url = format!(
@@ -141,7 +140,7 @@ pub fn channel_stats(
             http::query_escape(topic),
             http::query_escape(channel)
         );
-        get_v1::<Stats>(&url, timeout)
+        get_v1::<Stats>(&url, timeouts)
     });
     let mut total: Option<ChannelStats> = None;
     for stats in collect(results, "nsqd")? {
@@ -176,8 +175,8 @@ struct TopicStats {
 }
 
 /// GET a V1 JSON endpoint (Go's `http_api.Client.GETV1`): anything but 200 is an error.
-fn get_v1<T: DeserializeOwned>(url: &str, timeout: Duration) -> Result<T, String> {
-    let response = http::get(url, timeout).map_err(|e| format!("Get {url:?}: {e}"))?;
+fn get_v1<T: DeserializeOwned>(url: &str, timeouts: http::Timeouts) -> Result<T, String> {
+    let response = http::get(url, timeouts).map_err(|e| format!("Get {url:?}: {e}"))?;
     if response.status != 200 {
         let body = String::from_utf8_lossy(&response.body);
         return Err(format!("got response {} {body:?}", response.status));

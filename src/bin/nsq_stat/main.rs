@@ -30,7 +30,8 @@ struct Options {
     topic: String,
     channel: String,
     interval: Duration,
-    request_timeout: Duration,
+    /// `--http-client-connect-timeout` and `--http-client-request-timeout`.
+    timeouts: nsq::client::http::Timeouts,
     /// Rows to print before exiting; `None` polls until stopped.
     count: Option<u64>,
     nsqd_http_addrs: Vec<String>,
@@ -155,9 +156,10 @@ fn options(parsed: &Parsed) -> Result<Options, Stop> {
         topic,
         channel,
         interval,
-        // The HTTP client has one deadline for connecting and for the whole request,
-        // so the request timeout bounds both; the connect timeout is only checked.
-        request_timeout,
+        timeouts: nsq::client::http::Timeouts {
+            connect: connect_timeout,
+            total: request_timeout,
+        },
         count: count.map(i64::unsigned_abs),
         nsqd_http_addrs,
         lookupd_http_addrs,
@@ -169,12 +171,12 @@ fn stat_loop(o: &Options) -> Result<(), String> {
     let mut previous: Option<cluster::ChannelStats> = None;
     for i in 0u64.. {
         let producers = if o.lookupd_http_addrs.is_empty() {
-            cluster::nsqd_topic_producers(&o.topic, &o.nsqd_http_addrs, o.request_timeout)
+            cluster::nsqd_topic_producers(&o.topic, &o.nsqd_http_addrs, o.timeouts)
         } else {
-            cluster::lookupd_topic_producers(&o.topic, &o.lookupd_http_addrs, o.request_timeout)
+            cluster::lookupd_topic_producers(&o.topic, &o.lookupd_http_addrs, o.timeouts)
         }
         .map_err(|e| format!("ERROR: failed to get topic producers - {e}"))?;
-        let stats = cluster::channel_stats(&producers, &o.topic, &o.channel, o.request_timeout)
+        let stats = cluster::channel_stats(&producers, &o.topic, &o.channel, o.timeouts)
             .map_err(|e| format!("ERROR: failed to get nsqd stats - {e}"))?
             .ok_or_else(|| {
                 format!(

@@ -54,8 +54,7 @@ fn lookupd_topics(opts: &Options) -> Result<Vec<String>, String> {
 fn query_topics(addr: &str, opts: &Options) -> Result<Vec<String>, String> {
     let (host, path) = http::split_url(addr, "/topics")?;
     let url = format!("http://{host}{path}");
-    let response =
-        http::get(&url, opts.http_request_timeout).map_err(|e| format!("GET {url}: {e}"))?;
+    let response = http::get(&url, opts.http_timeouts).map_err(|e| format!("GET {url}: {e}"))?;
     if response.status != 200 {
         let body = String::from_utf8_lossy(&response.body);
         return Err(format!("GET {url}: status {} {body}", response.status));

@@ -25,8 +25,9 @@ pub struct Options {
     pub lookupd_http_addrs: Vec<String>,
     /// `--max-in-flight`: also the number of written messages that forces a sync.
     pub max_in_flight: usize,
-    /// `--http-client-request-timeout`: the deadline of one lookupd `/topics` query.
-    pub http_request_timeout: Duration,
+    /// `--http-client-connect-timeout` and `--http-client-request-timeout`: the
+    /// deadlines of one lookupd `/topics` query.
+    pub http_timeouts: nsq::client::http::Timeouts,
     /// `--log-prefix`.
     pub log_prefix: String,
     /// `--log-level`.
@@ -110,9 +111,10 @@ pub fn options(p: &Parsed) -> Result<Options, String> {
     if nsq::proto::valid_name(channel.as_bytes()).is_none() {
         return Err(format!("invalid --channel {channel:?}"));
     }
-    // The HTTP client has one deadline per query; the connect timeout is only checked.
-    positive(p, "http-client-connect-timeout")?;
-    let http_request_timeout = positive(p, "http-client-request-timeout")?;
+    let http_timeouts = nsq::client::http::Timeouts {
+        connect: positive(p, "http-client-connect-timeout")?,
+        total: positive(p, "http-client-request-timeout")?,
+    };
     let nsqd_tcp_addrs = list("nsqd-tcp-address")?;
     let lookupd_http_addrs = list("lookupd-http-address")?;
     if nsqd_tcp_addrs.is_empty() && lookupd_http_addrs.is_empty() {
@@ -168,7 +170,7 @@ pub fn options(p: &Parsed) -> Result<Options, String> {
         nsqd_tcp_addrs,
         lookupd_http_addrs,
         max_in_flight: max_in_flight as usize,
-        http_request_timeout,
+        http_timeouts,
         log_prefix: s("log-prefix")?,
         log_level,
         output_dir,
@@ -235,7 +237,8 @@ mod tests {
         assert_eq!(o.gzip_level, None);
         assert_eq!(o.sync_interval, Duration::from_secs(30));
         assert_eq!(o.topic_refresh, Duration::from_secs(60));
-        assert_eq!(o.http_request_timeout, Duration::from_secs(5));
+        assert_eq!(o.http_timeouts.total, Duration::from_secs(5));
+        assert_eq!(o.http_timeouts.connect, Duration::from_secs(2));
         assert_eq!((o.rotate_size, o.rotate_interval), (0, Duration::ZERO));
         assert!(o.config.user_agent.starts_with("nsq_to_file/"));
     }
