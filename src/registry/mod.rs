@@ -264,32 +264,36 @@ impl Registry {
         }
     }
 
-    /// The topic `name`, created if missing. The name must be valid.
+    /// The topic `name`, created if missing (announced, and marked for the metadata
+    /// file; with `precreate` set, it holds its messages until released). The name
+    /// must be valid.
     pub fn topic(&mut self, name: &str) -> &mut Topic {
-        get_or_create(
-            &mut self.topics,
-            name,
-            &self.config,
-            &self.listener,
-            &self.precreate,
-            &mut self.metadata_dirty,
-            &self.disk_writes,
-        )
+        let Registry {
+            topics,
+            config,
+            listener,
+            precreate,
+            metadata_dirty,
+            disk_writes,
+            ..
+        } = self;
+        topics.entry(name.to_string()).or_insert_with(|| {
+            log::info!("TOPIC({name}): created");
+            tell(listener, Change::Registered(name.into(), None));
+            *metadata_dirty |= !crate::proto::is_ephemeral(name);
+            let mut topic =
+                Topic::with_backlog(name, config.node_id, backlog(config, name, disk_writes));
+            topic.awaiting_channels = precreate
+                .as_ref()
+                .is_some_and(|tx| tx.send(name.to_string()).is_ok());
+            topic
+        })
     }
 
     /// Creates channel `channel` of `topic` (both created if missing); a topic that
     /// starts flowing hands its held messages to the channel.
     pub fn channel(&mut self, topic: &str, channel: &str, now: Instant) -> &mut Channel {
-        let t = get_or_create(
-            &mut self.topics,
-            topic,
-            &self.config,
-            &self.listener,
-            &self.precreate,
-            &mut self.metadata_dirty,
-            &self.disk_writes,
-        );
-        if !t.channels.contains_key(channel) {
+        if !self.topic(topic).channels.contains_key(channel) {
             log::info!("TOPIC({topic}): new channel({channel})");
             tell(
                 &self.listener,
@@ -301,14 +305,25 @@ impl Registry {
             if !self.config.e2e_percentiles.is_empty() {
                 ch.e2e = Some(latency::LatencyWindow::new(self.config.e2e_window, now));
             }
-            self.metadata_dirty |= !ch.ephemeral && !t.ephemeral;
+            let durable = !ch.ephemeral;
+            let t = self.topic(topic);
+            let durable = durable && !t.ephemeral;
             t.channels.insert(channel.to_string(), ch);
             t.drain(now);
+            self.metadata_dirty |= durable;
         }
-        Self::mark_dirty(&mut self.dirty, t);
-        t.channels
+        self.mark_topic_dirty(topic);
+        self.topic(topic)
+            .channels
             .entry(channel.to_string())
             .or_insert_with(|| Channel::new(channel))
+    }
+
+    /// Puts `topic` (if it exists) on the list of topics to pump.
+    fn mark_topic_dirty(&mut self, topic: &str) {
+        if let Some(t) = self.topics.get_mut(topic) {
+            Self::mark_dirty(&mut self.dirty, t);
+        }
     }
 
     /// Publishes `bodies` to `topic` (created if missing), deferred by `defer_ms`.
@@ -319,18 +334,10 @@ impl Registry {
         defer_ms: u64,
         now: Instant,
     ) {
-        let t = get_or_create(
-            &mut self.topics,
-            topic,
-            &self.config,
-            &self.listener,
-            &self.precreate,
-            &mut self.metadata_dirty,
-            &self.disk_writes,
-        );
+        let t = self.topic(topic);
         t.publish(bodies.into_iter(), defer_ms, now);
         if t.flowing() {
-            Self::mark_dirty(&mut self.dirty, t);
+            self.mark_topic_dirty(topic);
         }
         if defer_ms > 0 {
             self.lower_deadline(Some(now + Duration::from_millis(defer_ms)));
@@ -761,30 +768,6 @@ impl Registry {
         }
         self.next_deadline = next;
     }
-}
-
-/// The topic `name`, created (and announced, and marked for the metadata file) if new.
-/// With `precreate` set, a new topic holds its messages until it is released.
-fn get_or_create<'a>(
-    topics: &'a mut BTreeMap<String, Topic>,
-    name: &str,
-    config: &Config,
-    listener: &Option<Listener>,
-    precreate: &Option<Sender<String>>,
-    metadata_dirty: &mut bool,
-    disk_writes: &DiskWrites,
-) -> &'a mut Topic {
-    topics.entry(name.to_string()).or_insert_with(|| {
-        log::info!("TOPIC({name}): created");
-        tell(listener, Change::Registered(name.into(), None));
-        *metadata_dirty |= !crate::proto::is_ephemeral(name);
-        let mut topic =
-            Topic::with_backlog(name, config.node_id, backlog(config, name, disk_writes));
-        topic.awaiting_channels = precreate
-            .as_ref()
-            .is_some_and(|tx| tx.send(name.to_string()).is_ok());
-        topic
-    })
 }
 
 /// The queue of a topic (`queue` = its name) or channel (`topic:channel`): memory only
