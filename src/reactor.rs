@@ -47,6 +47,8 @@ pub trait Handler {
     /// New bytes are at the end of `net.conn(id).input`; consume what is complete.
     fn readable(&mut self, net: &mut Net<Self::Conn>, id: ConnId);
     /// The peer closed its sending side; `input` holds whatever was left unparsed.
+    /// The handler closes the connection (`net.close`) once it has answered what is
+    /// left: at once, or later, when a command it is waiting on completes.
     fn read_closed(&mut self, net: &mut Net<Self::Conn>, id: ConnId);
     /// The connection is gone (closed by either side); its state is handed back.
     fn closed(&mut self, net: &mut Net<Self::Conn>, id: ConnId, conn: Self::Conn);
@@ -426,7 +428,6 @@ impl<C> Reactor<C> {
             self.remove(handler, id);
         } else if peer_closed {
             handler.read_closed(&mut self.net, id);
-            self.net.close(id);
         }
     }
 

@@ -306,11 +306,12 @@ impl Handler for V1Handler {
                 "failed to read protocol version from client({}) - EOF",
                 conn.peer
             );
-            return;
-        }
-        if let Some(e) = wire::parse_at_eof(&conn.input, conn.state.identified, self.max_body) {
+        } else if let Some(e) =
+            wire::parse_at_eof(&conn.input, conn.state.identified, self.max_body)
+        {
             fatal(net, id, &e);
         }
+        net.close(id);
     }
 
     fn closed(&mut self, _net: &mut Net<V1Conn>, _id: ConnId, conn: V1Conn) {

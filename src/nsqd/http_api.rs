@@ -211,7 +211,7 @@ fn publish(ctx: &HttpContext, req: &Request) -> Response {
         Err(resp) => return resp,
     };
     // nsqd creates the topic before it looks at `defer`.
-    lock(&ctx.registry).topic(&topic);
+    ctx.lookup.create_topic(&topic);
     let defer_ms = match first(&pairs, "defer") {
         None => 0,
         Some(d) => match d.parse::<i64>() {
@@ -232,7 +232,7 @@ fn multi_publish(ctx: &HttpContext, req: &Request) -> Response {
         Ok(t) => t,
         Err(resp) => return resp,
     };
-    lock(&ctx.registry).topic(&topic);
+    ctx.lookup.create_topic(&topic);
     let binary = match first(&pairs, "binary") {
         None | Some("false") | Some("0") => false,
         Some("true") | Some("1") => true,
@@ -313,7 +313,7 @@ fn done(result: Result<(), NotFound>, ctx: &HttpContext) -> Response {
 fn topic_create(ctx: &HttpContext, req: &Request) -> Response {
     match topic_param(req) {
         Ok((_, topic)) => {
-            lock(&ctx.registry).topic(&topic);
+            ctx.lookup.create_topic(&topic);
             settle(ctx);
             ok_empty()
         }

@@ -9,10 +9,13 @@
 //! only to snapshot registrations, never while holding their own.
 //!
 //! Channel pre-creation (as Go's nsqd does when it creates a topic): while any lookupd
-//! is configured, a new topic holds its messages while the pre-creation thread asks
-//! every identified lookupd `GET /channels?topic=` (on the `broadcast_address:http_port`
-//! its IDENTIFY reply gave), then creates those channels and releases the topic, so no
-//! channel known elsewhere in the cluster misses the topic's first messages.
+//! is configured, a new topic holds its messages while a query thread asks every
+//! identified lookupd `GET /channels?topic=` (on the `broadcast_address:http_port` its
+//! IDENTIFY reply gave), then creates those channels and releases the topic, so no
+//! channel known elsewhere in the cluster misses the topic's first messages. The call
+//! that created the topic answers only after the release, as in Go: an HTTP worker
+//! waits in [`LookupPeers::create_topic`], a V2 connection waits in the reactor
+//! (`nsqd::v2`) without holding up any other connection.
 
 use super::v2::{lock, SharedRegistry};
 use crate::client::http;
@@ -20,7 +23,7 @@ use crate::reactor::Wakeup;
 use crate::registry::Change;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
@@ -74,6 +77,8 @@ pub struct LookupPeers {
     /// Where the registry announces new topics while any lookupd is configured.
     precreate: Sender<String>,
     precreator: Mutex<Option<JoinHandle<()>>>,
+    /// Bounds each lookupd query, and so how long a creating call waits.
+    http_timeouts: http::Timeouts,
 }
 
 /// One peer's state, for `/info` and `/stats`.
@@ -104,6 +109,7 @@ impl LookupPeers {
             stopping: AtomicBool::new(false),
             precreate,
             precreator: Mutex::new(None),
+            http_timeouts,
         });
         let weak: Weak<LookupPeers> = Arc::downgrade(&peers);
         lock(&registry).set_listener(Arc::new(move |change: &Change| {
@@ -123,6 +129,25 @@ impl LookupPeers {
         }
         peers.set_addresses(addresses);
         peers
+    }
+
+    /// Creates `topic` if missing and, when that starts a pre-creation hold, waits
+    /// (on this thread only) until the channels lookupd knows exist, as Go's nsqd
+    /// blocks the creating call — so whoever looks next sees the topic flowing. A
+    /// backstop ends the wait should the release never come; the topic then goes on
+    /// holding its messages until it does, so none is lost.
+    pub fn create_topic(&self, topic: &str) {
+        let signal = {
+            let mut registry = lock(&self.registry);
+            if !registry.create_topic(topic) {
+                return;
+            }
+            registry.release_signal(topic)
+        };
+        let backstop = self.http_timeouts.total * 2 + Duration::from_secs(1);
+        if let Some(Err(RecvTimeoutError::Timeout)) = signal.map(|rx| rx.recv_timeout(backstop)) {
+            log::warn!("TOPIC({topic}): channel pre-creation still running after {backstop:?}");
+        }
     }
 
     /// The HTTP addresses of every identified lookupd.
@@ -225,13 +250,19 @@ impl LookupPeers {
     }
 }
 
-/// Releases each new topic once the channels lookupd knows for it exist.
+/// At most this many topics' lookupd queries run at once; more wait their turn.
+const MAX_QUERIES: usize = 32;
+
+/// Releases each new topic once the channels lookupd knows for it exist. Each topic's
+/// query runs on a thread of its own (up to [`MAX_QUERIES`]), so one slow lookupd
+/// delays a new topic by at most one request timeout, not by every topic before it.
 fn precreate_loop(
     peers: &Weak<LookupPeers>,
     topics: &Receiver<String>,
     wakeup: &Wakeup,
     timeouts: http::Timeouts,
 ) {
+    let running = Arc::new(AtomicUsize::new(0));
     loop {
         let topic = match topics.recv_timeout(Duration::from_millis(200)) {
             Ok(topic) => topic,
@@ -242,51 +273,107 @@ fn precreate_loop(
             Err(RecvTimeoutError::Disconnected) => return,
         };
         let Some(p) = peers.upgrade() else { return };
-        let addresses = p.http_addresses();
-        let channels = if addresses.is_empty() {
+        let query = Precreation {
+            registry: p.registry.clone(),
+            addresses: p.http_addresses(),
+            topic,
+            wakeup: wakeup.clone(),
+            timeouts,
+        };
+        drop(p);
+        if running.load(Ordering::SeqCst) >= MAX_QUERIES {
+            query.run();
+            continue;
+        }
+        running.fetch_add(1, Ordering::SeqCst);
+        let (count, registry, topic) =
+            (running.clone(), query.registry.clone(), query.topic.clone());
+        let spawned = std::thread::Builder::new()
+            .name("lookupd-precreate-query".into())
+            .spawn(move || {
+                query.run();
+                count.fetch_sub(1, Ordering::SeqCst);
+            });
+        if let Err(e) = spawned {
+            running.fetch_sub(1, Ordering::SeqCst);
+            log::error!("LOOKUP: cannot query lookupd for topic {topic}: {e}");
+            lock(&registry).release_topic(&topic, &[], Instant::now());
+            wakeup.wake();
+        }
+    }
+}
+
+/// One new topic's channel pre-creation: what it needs off the registry lock.
+struct Precreation {
+    registry: SharedRegistry,
+    /// The HTTP addresses of the identified lookupds.
+    addresses: Vec<String>,
+    topic: String,
+    wakeup: Wakeup,
+    timeouts: http::Timeouts,
+}
+
+impl Precreation {
+    /// Asks every lookupd for the topic's channels, creates them and releases the
+    /// topic; wakes the reactor so waiting connections and held messages move on.
+    fn run(self) {
+        let topic = &self.topic;
+        let channels = if self.addresses.is_empty() {
             log::error!(
                 "no available nsqlookupd to query for channels to pre-create for topic {topic}"
             );
             Vec::new()
         } else {
-            lookupd_channels(&addresses, &topic, timeouts)
+            lookupd_channels(&self.addresses, topic, self.timeouts)
         };
-        lock(&p.registry).release_topic(&topic, &channels, Instant::now());
-        wakeup.wake();
+        lock(&self.registry).release_topic(topic, &channels, Instant::now());
+        self.wakeup.wake();
     }
 }
 
-/// Every channel of `topic` that any lookupd at `addresses` knows (failures logged).
+/// Every channel of `topic` that any lookupd at `addresses` knows, asking them all at
+/// once (failures logged).
 fn lookupd_channels(addresses: &[String], topic: &str, timeouts: http::Timeouts) -> Vec<String> {
+    let replies: Vec<Vec<String>> = std::thread::scope(|scope| {
+        let asks: Vec<_> = addresses
+            .iter()
+            .map(|address| scope.spawn(move || lookupd_channels_of(address, topic, timeouts)))
+            .collect();
+        asks.into_iter().filter_map(|a| a.join().ok()).collect()
+    });
+    let mut all = Vec::new();
+    for channel in replies.into_iter().flatten() {
+        if !all.contains(&channel) {
+            all.push(channel);
+        }
+    }
+    all
+}
+
+/// The channels of `topic` the lookupd at `address` knows (none on failure, logged).
+fn lookupd_channels_of(address: &str, topic: &str, timeouts: http::Timeouts) -> Vec<String> {
     #[derive(serde::Deserialize)]
     struct Reply {
         #[serde(default)]
         channels: Option<Vec<String>>,
     }
-    let mut all = Vec::new();
-    for address in addresses {
-        let url = format!(
-            "http://{address}/channels?topic={}",
-            http::query_escape(topic)
-        );
-        let reply = http::get(&url, timeouts).and_then(|r| match r.status {
-            200 => serde_json::from_slice::<Reply>(&r.body).map_err(io::Error::other),
-            status => Err(io::Error::other(format!("status {status}"))),
-        });
-        match reply {
-            Ok(reply) => {
-                for channel in reply.channels.unwrap_or_default() {
-                    if !all.contains(&channel) {
-                        all.push(channel);
-                    }
-                }
-            }
-            Err(e) => log::warn!(
+    let url = format!(
+        "http://{address}/channels?topic={}",
+        http::query_escape(topic)
+    );
+    let reply = http::get(&url, timeouts).and_then(|r| match r.status {
+        200 => serde_json::from_slice::<Reply>(&r.body).map_err(io::Error::other),
+        status => Err(io::Error::other(format!("status {status}"))),
+    });
+    match reply {
+        Ok(reply) => reply.channels.unwrap_or_default(),
+        Err(e) => {
+            log::warn!(
                 "failed to query nsqlookupd {address} for channels to pre-create for topic {topic} - {e}"
-            ),
+            );
+            Vec::new()
         }
     }
-    all
 }
 
 struct Worker {

@@ -9,8 +9,15 @@
 //! With `--auth-http-address`, AUTH asks the auth server from a thread of its own:
 //! the connection's later commands wait in its input buffer until the answer comes
 //! back through the reactor's waker. SUB and publishes need an AUTH first and a
-//! matching authorization; an expired one is re-queried the same way. The registry lock is taken once per batch of commands read
-//! from a socket and once per round for the pump — never across a socket write.
+//! matching authorization; an expired one is re-queried the same way.
+//!
+//! A publish or SUB that creates a topic while lookupd is configured waits the same
+//! way (it and every later command of that connection) until the topic's channel
+//! pre-creation has finished (`nsqd::lookup_peers`), as Go's nsqd blocks the command;
+//! every other connection is served meanwhile.
+//!
+//! The registry lock is taken once per batch of commands read from a socket and once
+//! per round for the pump — never across a socket write.
 
 use super::auth::{AuthError, AuthServers, Authorizations};
 use super::durability::Persister;
@@ -68,6 +75,9 @@ pub struct V2Conn {
     auth_pending: bool,
     /// A re-query found no authorizations left: every SUB and publish is refused.
     auth_revoked: bool,
+    /// The peer closed its sending side while commands were waiting: the connection
+    /// is closed once they have run.
+    peer_closed: bool,
     /// Deflate or snappy, once IDENTIFY negotiated it: input is decoded into
     /// `plain_in`, and frames are staged in `plain_out` and encoded just before each
     /// flush.
@@ -118,6 +128,9 @@ pub struct V2Handler {
     registry_timer: Option<Instant>,
     /// Auth answers waiting for the loop (which the query threads wake).
     auth_answers: Arc<Mutex<Vec<AuthAnswer>>>,
+    /// Connections whose command created a topic still held for channel
+    /// pre-creation, by the topic: their commands wait until its release.
+    creating: HashMap<ClientId, String>,
     wakeup: Wakeup,
 }
 
@@ -137,6 +150,7 @@ impl V2Handler {
             next_client: 1,
             registry_timer: None,
             auth_answers: Arc::default(),
+            creating: HashMap::new(),
             wakeup,
         }
     }
@@ -166,7 +180,7 @@ impl V2Handler {
             conn.state.magic_ok = true;
             conn.input.drain(..4);
         }
-        if conn.state.auth_pending {
+        if conn.state.auth_pending || self.creating.contains_key(&conn.state.client) {
             return;
         }
         let compressed = conn.state.codec.is_some();
@@ -205,6 +219,12 @@ impl V2Handler {
                 Ok(None) => break,
                 Ok(Some((command, n))) => match self.auth_step(net, id, &command, now) {
                     AuthStep::Proceed => {
+                        if let Some(topic) = held_new_topic(&mut registry, &command) {
+                            // As Go's nsqd, the command goes on once lookupd's
+                            // channels exist (see `woken`).
+                            self.creating.insert(client, topic);
+                            break;
+                        }
                         used += n;
                         let result = self.execute(&mut registry, net, id, client, command, now);
                         switched = !compressed
@@ -455,7 +475,7 @@ impl V2Handler {
             Err(AuthError::NoAuthorizations) if !answer.first => {
                 // As Go: the empty grant stands, so the waiting command is refused.
                 conn.state.auth_revoked = true;
-                self.process(net, id);
+                self.resume(net, id);
                 return;
             }
             Err(e) => {
@@ -487,7 +507,20 @@ impl V2Handler {
         if let Some(conn) = net.conn(id) {
             conn.state.auth = Some((granted, answer.secret));
         }
+        self.resume(net, id);
+    }
+
+    /// Runs the commands that waited (for an auth answer or a topic's release), then
+    /// closes the connection if its peer had closed meanwhile and nothing waits now.
+    fn resume(&mut self, net: &mut Net<V2Conn>, id: ConnId) {
         self.process(net, id);
+        let Some(conn) = net.conn(id) else {
+            return;
+        };
+        let waiting = conn.state.auth_pending || self.creating.contains_key(&conn.state.client);
+        if conn.state.peer_closed && !waiting {
+            self.read_closed(net, id);
+        }
     }
 
     fn identify(
@@ -599,6 +632,7 @@ impl Handler for V2Handler {
             auth: None,
             auth_pending: false,
             auth_revoked: false,
+            peer_closed: false,
             codec: None,
             plain_in: Vec::new(),
             plain_out: Vec::new(),
@@ -618,29 +652,35 @@ impl Handler for V2Handler {
         let Some(conn) = net.conn(id) else {
             return;
         };
-        if !conn.state.magic_ok || conn.input.is_empty() {
+        if conn.state.auth_pending || self.creating.contains_key(&conn.state.client) {
+            // Commands are waiting: they run, then the connection closes.
+            conn.state.peer_closed = true;
             return;
         }
-        let ctx = ParseContext {
-            state: conn.state.state,
-            heartbeats_enabled: conn.state.settings.heartbeat_interval.is_some(),
-            limits: &self.config.limits,
-        };
-        let state = &mut conn.state;
-        if let Some(d) = state.codec.as_mut() {
-            let _ = d.decode(&conn.input, &mut state.plain_in);
+        if conn.state.magic_ok && !conn.input.is_empty() {
+            let ctx = ParseContext {
+                state: conn.state.state,
+                heartbeats_enabled: conn.state.settings.heartbeat_interval.is_some(),
+                limits: &self.config.limits,
+            };
+            let state = &mut conn.state;
+            if let Some(d) = state.codec.as_mut() {
+                let _ = d.decode(&conn.input, &mut state.plain_in);
+            }
+            let pending = match &state.codec {
+                Some(_) => &state.plain_in,
+                None => &conn.input,
+            };
+            if let Some(e) = proto::parse_at_eof(pending, &ctx) {
+                send_error(net, id, &e);
+            }
         }
-        let pending = match &state.codec {
-            Some(_) => &state.plain_in,
-            None => &conn.input,
-        };
-        if let Some(e) = proto::parse_at_eof(pending, &ctx) {
-            send_error(net, id, &e);
-        }
+        net.close(id);
     }
 
     fn closed(&mut self, _net: &mut Net<V2Conn>, _id: ConnId, conn: V2Conn) {
         self.conns.remove(&conn.client);
+        self.creating.remove(&conn.client);
         lock(&self.registry).remove_client(conn.client);
         log::info!("PROTOCOL(V2): client({}) exiting ioloop", conn.client);
     }
@@ -679,12 +719,26 @@ impl Handler for V2Handler {
     }
 
     fn woken(&mut self, net: &mut Net<V2Conn>) {
-        // Other threads mark work in the registry (round_end pumps it) or hand over
-        // auth answers.
+        // Other threads mark work in the registry (round_end pumps it), hand over
+        // auth answers, or release topics that connections wait on.
         let answers =
             std::mem::take(&mut *self.auth_answers.lock().unwrap_or_else(|p| p.into_inner()));
         for answer in answers {
             self.auth_answered(net, answer);
+        }
+        if !self.creating.is_empty() {
+            let registry = lock(&self.registry);
+            let released: Vec<ClientId> = (self.creating.iter())
+                .filter(|(_, topic)| !registry.is_held(topic))
+                .map(|(&client, _)| client)
+                .collect();
+            drop(registry);
+            for client in released {
+                self.creating.remove(&client);
+                if let Some(&id) = self.conns.get(&client) {
+                    self.resume(net, id);
+                }
+            }
         }
     }
 
@@ -726,6 +780,19 @@ impl Handler for V2Handler {
             }
         }
     }
+}
+
+/// Creates the topic a publish or SUB names, if missing: its name when that started a
+/// channel pre-creation hold, so the command must wait for the release.
+fn held_new_topic(registry: &mut Registry, command: &Command<'_>) -> Option<String> {
+    let topic = match command {
+        Command::Pub { topic, .. }
+        | Command::Mpub { topic, .. }
+        | Command::Dpub { topic, .. }
+        | Command::Sub { topic, .. } => *topic,
+        _ => return None,
+    };
+    registry.create_topic(topic).then(|| topic.to_string())
 }
 
 /// Where frames for `id` go: its output buffer, or the plain staging buffer that is

@@ -24,7 +24,7 @@ use channel::{Channel, Consumer, InFlightError};
 use message::Message;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{channel as oneshot, Receiver, Sender};
 use std::time::{Duration, Instant};
 use topic::Topic;
 
@@ -159,6 +159,9 @@ pub struct Registry {
     /// Told the name of each topic created at runtime, which then waits for
     /// [`Registry::release_topic`] (lookupd channel pre-creation); `None` without lookupd.
     precreate: Option<Sender<String>>,
+    /// Callers waiting for a held topic's release: dropping the senders (on release
+    /// or delete) wakes them.
+    release_waiters: HashMap<String, Vec<Sender<()>>>,
     /// Topics, channels or pause flags changed since `nsqd.dat` was last written.
     metadata_dirty: bool,
     /// Disk writes by any backlog since `sync_jobs` last looked.
@@ -189,6 +192,7 @@ impl Registry {
             kicked: Vec::new(),
             listener: None,
             precreate: None,
+            release_waiters: HashMap::new(),
             metadata_dirty: false,
             disk_writes: Default::default(),
             rng: 0x9e37_79b9_7f4a_7c15 ^ message::unix_nanos() as u64,
@@ -211,9 +215,10 @@ impl Registry {
     /// names skipped, as nsqd does), then lets the topic hand over what it holds.
     /// Nothing happens to a topic that is not held (deleted meanwhile, or loaded).
     pub fn release_topic(&mut self, topic: &str, channels: &[String], now: Instant) {
-        if !self.topics.get(topic).is_some_and(|t| t.awaiting_channels) {
+        if !self.is_held(topic) {
             return;
         }
+        self.release_waiters.remove(topic);
         for channel in channels {
             if crate::proto::is_valid_name(channel.as_bytes())
                 && !crate::proto::is_ephemeral(channel)
@@ -227,6 +232,34 @@ impl Registry {
             t.drain(now);
             Self::mark_dirty(&mut self.dirty, t);
         }
+    }
+
+    /// True while `topic` is a new topic waiting for lookupd's channels.
+    pub fn is_held(&self, topic: &str) -> bool {
+        self.topics.get(topic).is_some_and(|t| t.awaiting_channels)
+    }
+
+    /// Creates `topic` if missing (the name must be valid); true when this call created
+    /// it and it is now held for pre-creation, so the caller should wait for its
+    /// release before going on, as Go's nsqd does.
+    pub fn create_topic(&mut self, topic: &str) -> bool {
+        let created = !self.topics.contains_key(topic);
+        self.topic(topic);
+        created && self.is_held(topic)
+    }
+
+    /// A receiver that disconnects once `topic`'s pre-creation hold ends (released,
+    /// or the topic deleted); `None` when it is not held.
+    pub fn release_signal(&mut self, topic: &str) -> Option<Receiver<()>> {
+        if !self.is_held(topic) {
+            return None;
+        }
+        let (tx, rx) = oneshot();
+        self.release_waiters
+            .entry(topic.to_string())
+            .or_default()
+            .push(tx);
+        Some(rx)
     }
 
     /// Every registration as nsqd announces it to a lookupd on connect: each channel
@@ -492,6 +525,7 @@ impl Registry {
             if let Some(topic) = self.topics.remove(&t) {
                 topic.delete();
             }
+            self.release_waiters.remove(&t);
             tell(&self.listener, Change::Unregistered(t.clone(), None));
         }
     }
@@ -574,6 +608,7 @@ impl Registry {
             if let Some(t) = self.topics.remove(topic) {
                 t.delete();
             }
+            self.release_waiters.remove(topic);
             tell(&self.listener, Change::Unregistered(topic.into(), None));
         }
         Ok(())
@@ -582,6 +617,7 @@ impl Registry {
     /// Deletes a topic, its channels and every message; consumers are disconnected.
     pub fn delete_topic(&mut self, topic: &str) -> Result<(), NotFound> {
         let t = self.topics.remove(topic).ok_or(NotFound::Topic)?;
+        self.release_waiters.remove(topic);
         log::info!("TOPIC({topic}): deleting");
         tell(&self.listener, Change::Unregistered(topic.into(), None));
         for (name, ch) in &t.channels {

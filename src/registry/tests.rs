@@ -650,3 +650,36 @@ fn a_new_topic_is_held_until_released_with_the_channels_lookupd_knows() {
     pub_one(&mut reg, "u", b"x", now);
     assert!(rx.try_recv().is_err(), "no lookupd, no hold");
 }
+
+#[test]
+fn creating_a_held_topic_tells_the_creator_to_wait_until_release_or_delete() {
+    let now = Instant::now();
+    let mut reg = registry();
+    assert!(!reg.create_topic("free"), "no lookupd: nothing to wait for");
+    let (tx, _rx) = std::sync::mpsc::channel();
+    reg.set_precreate(Some(tx));
+    assert!(reg.create_topic("t"), "the creator waits");
+    assert!(!reg.create_topic("t"), "later callers go on, as in Go");
+    assert!(reg.is_held("t"));
+    let signal = reg.release_signal("t").expect("held");
+    assert_eq!(signal.try_recv(), Err(std::sync::mpsc::TryRecvError::Empty));
+    reg.release_topic("t", &[], now);
+    assert_eq!(
+        signal.try_recv(),
+        Err(std::sync::mpsc::TryRecvError::Disconnected),
+        "release ends the wait"
+    );
+    assert!(
+        reg.release_signal("t").is_none(),
+        "a flowing topic is not held"
+    );
+
+    assert!(reg.create_topic("d"));
+    let signal = reg.release_signal("d").expect("held");
+    reg.delete_topic("d").unwrap();
+    assert_eq!(
+        signal.try_recv(),
+        Err(std::sync::mpsc::TryRecvError::Disconnected),
+        "deleting the topic ends the wait"
+    );
+}

@@ -3,6 +3,7 @@
 //! client that speaks raw bytes so tests can assert exactly what goes over the wire.
 #![allow(dead_code)]
 
+pub mod fake_lookupd;
 pub mod pynsq;
 
 use std::io::{ErrorKind, Read, Write};
@@ -14,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long any single wait in a test may take before the test fails.
-pub const WAIT: Duration = Duration::from_secs(10);
+pub const WAIT: Duration = Duration::from_secs(30);
 
 static NEXT_DIR: AtomicUsize = AtomicUsize::new(0);
 
@@ -548,7 +549,9 @@ pub fn parse_http_response(raw: &[u8]) -> Option<HttpResponse> {
     })
 }
 
-/// Asserts that `topic` on `nsqd` holds nothing: depth 0 and nothing in flight.
+/// Asserts that `topic` on `nsqd` holds nothing, read from the parsed `/stats` JSON:
+/// the topic exists with depth 0, and each of its channels (at least one) has depth,
+/// in-flight and deferred counts of 0.
 pub fn assert_drained(nsqd: &Nsqd, topic: &str) {
     let stats = http(
         nsqd.http,
@@ -556,11 +559,30 @@ pub fn assert_drained(nsqd: &Nsqd, topic: &str) {
         &format!("/stats?format=json&topic={topic}"),
         b"",
     )
-    .text();
-    assert!(
-        stats.contains("\"depth\":0") && stats.contains("\"in_flight_count\":0"),
-        "{stats}"
-    );
+    .json();
+    let topics = stats["topics"].as_array().expect("stats has topics");
+    let t = topics
+        .iter()
+        .find(|t| t["topic_name"] == topic)
+        .unwrap_or_else(|| panic!("no topic {topic} in {stats}"));
+    assert_eq!(t["depth"], 0, "topic depth in {t}");
+    let channels = t["channels"].as_array().expect("topic has channels");
+    assert!(!channels.is_empty(), "topic {topic} has no channel: {t}");
+    for c in channels {
+        for field in ["depth", "in_flight_count", "deferred_count"] {
+            assert_eq!(c[field], 0, "{field} of channel in {c}");
+        }
+    }
+}
+
+/// Waits until `ok` holds, checking every 10 ms; fails the test after [`WAIT`]
+/// (a deadline that only turns a hang into a failure).
+pub fn eventually(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Reads (and drops) until the peer closes: true on EOF, false on an error or timeout.
