@@ -1,7 +1,9 @@
 //! Black-box tests of the `nsq_stat` binary against real nsqd and nsqlookupd
-//! processes on loopback: the printed header and rows, discovery through lookupd
-//! with figures summed over two nsqd, Go's messages for rejected flags, failure when
-//! no nsqd answers, and a clean exit on SIGTERM.
+//! processes on loopback: the printed header and rows (stdout holds exactly Go's
+//! table, byte for byte, and nothing else), the header repeated every 25 polls,
+//! discovery through lookupd with figures summed over two nsqd, Go's messages for
+//! rejected flags (on stderr), failure when no nsqd answers, and a clean exit on
+//! SIGTERM.
 
 mod common;
 
@@ -16,6 +18,11 @@ const HEADER: [&str; 2] = [
     "------rate------+----------------depth----------------+--------------metadata---------------",
     "ingress  egress |   total     mem    disk inflt   def |     req     t-o         msgs clients",
 ];
+
+/// The two header lines as printed, each with its newline.
+fn header() -> String {
+    format!("{}\n{}\n", HEADER[0], HEADER[1])
+}
 
 /// A running `nsq_stat`, its stdout and stderr collected by threads; killed on drop.
 struct Stat {
@@ -135,7 +142,8 @@ fn prints_the_channel_row_from_nsqd() {
     ]);
     assert_eq!(code, Some(0), "stderr: {err}");
     let row = "      0       0 |       5       5       0     2     0 |       0       0            7       1";
-    assert_eq!(out.lines().collect::<Vec<_>>(), [HEADER[0], HEADER[1], row]);
+    // Byte for byte: the header and one row, nothing else (no log line).
+    assert_eq!(out, format!("{}{row}\n", header()));
 }
 
 #[test]
@@ -145,19 +153,10 @@ fn sums_the_nsqd_lookupd_knows() {
     let (a, b) = (nsqd(&[&register]), nsqd(&[&register]));
     topic_with_messages(&a, 4);
     topic_with_messages(&b, 3);
-    let deadline = Instant::now() + WAIT;
-    loop {
+    common::eventually("lookupd to list both nsqd", || {
         let r = http(lookupd.http, "GET", "/lookup?topic=t", b"");
-        if r.status == 200 && r.json()["producers"].as_array().map_or(0, Vec::len) == 2 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "lookupd never listed both nsqd: {}",
-            r.text()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        r.status == 200 && r.json()["producers"].as_array().map_or(0, Vec::len) == 2
+    });
 
     let addr = format!("--lookupd-http-address={}", lookupd.http);
     let (code, out, err) = run(&[
@@ -169,10 +168,27 @@ fn sums_the_nsqd_lookupd_knows() {
     ]);
     assert_eq!(code, Some(0), "stderr: {err}");
     let row = "      0       0 |       7       7       0     0     0 |       0       0            7       0";
-    assert_eq!(
-        out.lines().collect::<Vec<_>>(),
-        [HEADER[0], HEADER[1], row, row]
-    );
+    assert_eq!(out, format!("{}{row}\n{row}\n", header()));
+}
+
+#[test]
+fn repeats_the_header_every_25_polls() {
+    let nsqd = nsqd(&[]);
+    topic_with_messages(&nsqd, 3);
+    let addr = format!("--nsqd-http-address={}", nsqd.http);
+    let (code, out, err) = run(&[
+        "--topic=t",
+        "--channel=c",
+        &addr,
+        "--count=26",
+        "--interval=10ms",
+    ]);
+    assert_eq!(code, Some(0), "stderr: {err}");
+    // As Go: poll 0 prints only the header, polls 1-24 a row each, poll 25 the header
+    // again and a row, poll 26 the last row.
+    let row = "      0       0 |       3       3       0     0     0 |       0       0            3       0\n";
+    let expected = format!("{}{}{}{row}{row}", header(), row.repeat(24), header());
+    assert_eq!(out, expected);
 }
 
 #[test]
@@ -232,21 +248,28 @@ fn rejects_bad_flags_with_go_messages() {
         assert!(err.trim_end().ends_with(message), "{args:?}: {err}");
         assert!(out.is_empty(), "{args:?}: {out}");
     }
-    let (code, _, err) = run(&["--topic=t", "--bogus"]);
+    let (code, out, err) = run(&["--topic=t", "--bogus"]);
     assert_eq!(code, Some(2));
+    assert!(out.is_empty(), "{out}");
     assert!(
         err.starts_with("flag provided but not defined: -bogus\nUsage of nsq_stat:\n"),
         "{err}"
     );
-    let (code, _, err) = run(&["--interval=soon"]);
+    let (code, out, err) = run(&["--interval=soon"]);
     assert_eq!(code, Some(2));
+    assert!(out.is_empty(), "{out}");
     assert!(
         err.starts_with("invalid value \"soon\" for flag -interval"),
         "{err}"
     );
+    let (code, out, err) = run(&["--help"]);
+    assert_eq!(code, Some(0));
+    assert!(out.is_empty(), "{out}");
+    assert!(err.starts_with("Usage of nsq_stat:\n"), "{err}");
     let (code, out, _) = run(&["--version"]);
     assert_eq!(code, Some(0));
     assert!(out.starts_with("nsq_stat v"), "{out}");
+    assert_eq!(out.lines().count(), 1, "{out}");
 }
 
 #[test]
@@ -267,15 +290,17 @@ fn fails_when_no_nsqd_answers_or_the_channel_is_missing() {
     let nsqd = nsqd(&[]);
     topic_with_messages(&nsqd, 1);
     let addr = format!("--nsqd-http-address={}", nsqd.http);
-    let (code, _, err) = run(&["--topic=t", "--channel=nope", &addr, "--count=1"]);
+    let (code, out, err) = run(&["--topic=t", "--channel=nope", &addr, "--count=1"]);
     assert_eq!(code, Some(1), "{err}");
+    assert!(out.is_empty(), "{out}");
     assert!(
         err.contains("ERROR: failed to find channel(nope) in stats metadata for topic(t)"),
         "{err}"
     );
     // A topic no nsqd has leaves nothing to query.
-    let (code, _, err) = run(&["--topic=absent", "--channel=c", &addr, "--count=1"]);
+    let (code, out, err) = run(&["--topic=absent", "--channel=c", &addr, "--count=1"]);
     assert_eq!(code, Some(1), "{err}");
+    assert!(out.is_empty(), "{out}");
     assert!(
         err.contains("failed to get nsqd stats - failed to query any nsqd: "),
         "{err}"
@@ -288,21 +313,20 @@ fn sigterm_exits_cleanly() {
     topic_with_messages(&nsqd, 2);
     let addr = format!("--nsqd-http-address={}", nsqd.http);
     let stat = Stat::spawn(&["--topic=t", "--channel=c", &addr, "--interval=50ms"]);
-    let deadline = Instant::now() + WAIT;
-    while stat.stdout.lock().unwrap().lines().count() < 3 {
-        assert!(
-            Instant::now() < deadline,
-            "no row: {}",
-            stat.stderr.lock().unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    common::eventually("a row", || stat.stdout.lock().unwrap().lines().count() >= 3);
     let status = Command::new("kill")
         .arg("-TERM")
         .arg(stat.child.id().to_string())
         .status()
         .expect("run kill");
     assert!(status.success());
-    let (code, _, err) = stat.finish();
+    let (code, out, err) = stat.finish();
     assert_eq!(code, Some(0), "{err}");
+    // Only the table: the header (again every 25 polls) and identical rows (2
+    // queued, nothing moving); no log line.
+    let row = "      0       0 |       2       2       0     0     0 |       0       0            2       0\n";
+    assert!(out.starts_with(&header()), "{out}");
+    let rows = out.replace(&header(), "");
+    assert!(!rows.is_empty(), "{out}");
+    assert_eq!(rows, row.repeat(rows.len() / row.len()), "{out}");
 }

@@ -3,7 +3,8 @@
 //! channel ends with nothing queued or in flight), SIGTERM exits 0, file names follow
 //! `--filename-format`, `--rotate-size` makes `<REV>` revisions, `--gzip` output
 //! decodes, topics are discovered through lookupd and filtered by `--topic-pattern`,
-//! and bad flags are refused with Go's messages.
+//! and bad flags are refused with Go's messages. As with Go's nsq_to_file, stdout
+//! stays empty (logs go to stderr; `--version` is the one thing on stdout).
 mod common;
 
 #[cfg(feature = "topic-pattern")]
@@ -11,37 +12,81 @@ use common::Lookupd;
 use common::{http, Nsqd, WAIT};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long the tool may take to write everything (it shares the CPU with other tests).
 const WRITE_WAIT: Duration = Duration::from_secs(30);
 
-/// A running nsq_to_file (killed on drop).
+/// A running nsq_to_file, its stderr (the log) and stdout collected by threads
+/// (killed on drop).
 struct ToFile {
     child: Child,
-    log: Arc<Mutex<String>>,
+    log: Arc<Mutex<Vec<u8>>>,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+/// Reads `pipe` to EOF into a shared buffer, on a thread.
+fn collect(mut pipe: impl Read + Send + 'static) -> (Arc<Mutex<Vec<u8>>>, JoinHandle<()>) {
+    let bytes = Arc::new(Mutex::new(Vec::new()));
+    let sink = bytes.clone();
+    let reader = std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = pipe.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+        }
+    });
+    (bytes, reader)
 }
 
 impl ToFile {
     fn start(args: &[String]) -> ToFile {
-        let (child, log) = common::spawn_logged(env!("CARGO_BIN_EXE_nsq_to_file"), args);
-        ToFile { child, log }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_nsq_to_file"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn nsq_to_file");
+        let (stdout, out_reader) = collect(child.stdout.take().expect("stdout"));
+        let (log, err_reader) = collect(child.stderr.take().expect("stderr"));
+        ToFile {
+            child,
+            log,
+            stdout,
+            readers: vec![out_reader, err_reader],
+        }
     }
 
-    /// Sends SIGTERM and returns the exit code.
-    fn term(&mut self) -> Option<i32> {
+    /// Sends `signal` (e.g. "TERM", "HUP").
+    fn signal(&self, signal: &str) {
         let status = Command::new("kill")
-            .arg("-TERM")
+            .arg(format!("-{signal}"))
             .arg(self.child.id().to_string())
             .status()
             .expect("run kill");
         assert!(status.success());
+    }
+
+    /// Sends SIGTERM and returns the exit code once the tool has exited (and all of
+    /// its output has been collected).
+    fn term(&mut self) -> Option<i32> {
+        self.signal("TERM");
         let deadline = Instant::now() + WRITE_WAIT;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
+                // The tool closed its pipes: the readers reach EOF.
+                for reader in self.readers.drain(..) {
+                    reader.join().expect("pipe reader");
+                }
                 return status.code();
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -53,7 +98,11 @@ impl ToFile {
     }
 
     fn log_text(&self) -> String {
-        self.log.lock().unwrap().clone()
+        String::from_utf8_lossy(&self.log.lock().unwrap()).into_owned()
+    }
+
+    fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned()
     }
 
     /// Polls `f` every 20 ms until it is true; fails after `WRITE_WAIT`, or at once
@@ -218,32 +267,75 @@ fn writes_every_message_once_and_fins_only_what_is_written() {
 fn messages_stay_in_flight_until_their_file_is_synced() {
     let nsqd = Nsqd::start(&[]);
     let dir = common::temp_dir("to_file_held");
-    let mut want = publish(&nsqd, "to_file_held", "first", 10);
-    // No tick, no rotation and no starvation (10 of RDY 1000) for the next batch.
+    let first = publish(&nsqd, "to_file_held", "first", 10);
+    // No tick, no rotation and no starvation (10 of RDY 1000) for the next batch: the
+    // only sync left is the one SIGHUP asks for (or exit).
     let extra = [
         "--sync-interval=1h",
         "--max-in-flight=1000",
         "--datetime-format=fixed",
     ];
     let mut tool = ToFile::start(&args(&nsqd, "to_file_held", &dir, &extra));
-    // Opening the first file syncs, so the first batch is FIN'd.
+    // Opening the first file syncs, so the first batch is FIN'd, and (stats read
+    // before the file) every line FIN'd is already in the file.
     tool.wait_for("the first batch FIN'd", || {
         all_finished(&nsqd, "to_file_held", 10)
     });
-    want.extend(publish(&nsqd, "to_file_held", "second", 10));
-    let held = || {
+    assert_each_once(lines(&dir), first.clone());
+
+    let second = publish(&nsqd, "to_file_held", "second", 10);
+    let in_flight = || {
         channel_stats(&nsqd, "to_file_held", "nsq_to_file")
-            .is_some_and(|(_, c)| c["in_flight_count"] == 10 && c["message_count"] == 20)
+            .map(|(_, c)| (c["message_count"].clone(), c["in_flight_count"].clone()))
     };
-    tool.wait_for("the second batch in flight", held);
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(held(), "not FIN'd before a sync");
-    assert_eq!(tool.term(), Some(0), "{}", tool.log_text());
+    // Delivered and not FIN'd: no sync has happened since they arrived.
+    tool.wait_for("the second batch delivered", || {
+        in_flight().is_some_and(|(count, _)| count == 20)
+    });
+    tool.wait_for("the second batch held in flight", || {
+        in_flight().is_some_and(|(_, held)| held == 10)
+    });
+
+    // SIGHUP syncs (and closes) the file: that, and nothing else, releases them.
+    tool.signal("HUP");
+    let mut want = first;
+    want.extend(second);
+    tool.wait_for("the second batch FIN'd after the sync", || {
+        let Some((_, held)) = in_flight() else {
+            return false;
+        };
+        if held == 10 {
+            return false;
+        }
+        // Some were FIN'd (stats read first): the whole synced batch is in the file.
+        assert_each_once(lines(&dir), want.clone());
+        held == 0
+    });
+    assert!(all_finished(&nsqd, "to_file_held", 20));
+    // FIN'd by the sync while the tool runs on, not by its shutdown.
     assert!(
-        all_finished(&nsqd, "to_file_held", 20),
-        "synced and FIN'd at exit"
+        tool.child.try_wait().expect("try_wait").is_none(),
+        "{}",
+        tool.log_text()
     );
+    assert_eq!(tool.term(), Some(0), "{}", tool.log_text());
     assert_each_once(lines(&dir), want);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn writes_nothing_to_stdout() {
+    let nsqd = Nsqd::start(&[]);
+    let dir = common::temp_dir("to_file_stdout");
+    publish(&nsqd, "to_file_stdout", "m", 20);
+    let mut tool = ToFile::start(&args(&nsqd, "to_file_stdout", &dir, &[]));
+    tool.wait_for("every message FIN'd", || {
+        all_finished(&nsqd, "to_file_stdout", 20)
+    });
+    assert_eq!(tool.term(), Some(0), "{}", tool.log_text());
+    assert_eq!(tool.stdout_text(), "", "stdout must be empty");
+    // The log went to stderr.
+    assert!(tool.log_text().contains("opening"), "{}", tool.log_text());
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -359,15 +451,15 @@ fn topics_are_discovered_through_lookupd_and_filtered_by_pattern() {
     let dir = common::temp_dir("to_file_discover");
     let want = publish(&nsqd, "keep_me", "kept", 10);
     publish(&nsqd, "skip_me", "skipped", 10);
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let topics = http(lookupd.http, "GET", "/topics", b"").text();
-        if topics.contains("keep_me") && topics.contains("skip_me") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "lookupd lists {topics}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::eventually("lookupd to list both topics", || {
+        let topics = http(lookupd.http, "GET", "/topics", b"").json();
+        let listed = |name: &str| {
+            topics["topics"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| t == name))
+        };
+        listed("keep_me") && listed("skip_me")
+    });
     let mut tool = ToFile::start(&[
         format!("--lookupd-http-address={}", lookupd.http),
         "--topic-pattern=^keep_".to_string(),
@@ -426,10 +518,18 @@ fn bad_flags_are_refused_with_gos_messages() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?} succeeded");
         assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}: stdout {:?}", out.stdout);
     }
+    let out = run(&["--help"]);
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty(), "stdout {:?}", out.stdout);
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("Usage of nsq_to_file:\n"));
     let out = run(&["--version"]);
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("nsq_to_file v"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("nsq_to_file v{}\n", nsq::NSQ_VERSION)
+    );
 }
 
 #[cfg(not(feature = "gzip"))]

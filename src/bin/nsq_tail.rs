@@ -1,6 +1,11 @@
 //! nsq_tail: prints the messages of one or more topics to stdout, one per line —
 //! Go's `nsq_tail` with the same flags. Without `--channel` it reads a fresh
 //! ephemeral channel, so it sees new messages without taking them from anyone.
+//!
+//! Stdout carries only the data (`body\n`, or `topic | body\n` with `--print-topic`),
+//! so `nsq_tail ... > file` holds exactly the messages; every log line (including
+//! `Adding consumer for topic: ...`) and error goes to stderr, as in Go. A bad flag
+//! exits 2 (Go's `flag` package), a rejected option 1 (Go's `log.Fatal`).
 
 use nsq::client::{Config, Consumer};
 use nsq::flags::{self, FlagKind, FlagSpec, Parsed};
@@ -124,7 +129,8 @@ fn run(opts: Options) -> Result<(), String> {
     let shown = Arc::new(AtomicU64::new(0));
     let mut consumers = Vec::new();
     for topic in &opts.topics {
-        println!("Adding consumer for topic: {topic}");
+        // A log line, on stderr like Go's `log.Printf`: stdout is for messages only.
+        log::info!("Adding consumer for topic: {topic}");
         let consumer =
             Consumer::new(topic, &opts.channel, opts.config.clone()).map_err(|e| e.to_string())?;
         let (topic, shown, total, print_topic) =
@@ -158,11 +164,16 @@ fn run(opts: Options) -> Result<(), String> {
 fn main() -> ExitCode {
     let _ = nsq::logging::init("[nsq_tail] ", "info");
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = flags::parse_tool("nsq_tail", &specs(), &args).and_then(|parsed| match parsed {
-        None => Ok(()),
-        Some(parsed) => run(options(&parsed)?),
-    });
-    match result {
+    let parsed = match flags::parse_tool("nsq_tail", &specs(), &args) {
+        Ok(Some(parsed)) => parsed,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(e) => {
+            // Go's flag package: a bad flag exits 2.
+            eprintln!("nsq_tail: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match options(&parsed).and_then(run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("nsq_tail: {e}");

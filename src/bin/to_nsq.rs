@@ -1,6 +1,9 @@
 //! to_nsq: publishes stdin, split on a delimiter, to a topic on every given nsqd —
 //! Go's `to_nsq` with the same flags (`--topic`, `--delimiter`, `--nsqd-tcp-address`,
 //! `--producer-opt`, `--rate`).
+//!
+//! Nothing is written to stdout: logs and errors go to stderr, as in Go. A bad flag
+//! exits 2 (Go's `flag` package), a rejected option or a failed publish 1.
 
 use nsq::client::{Config, Producer};
 use nsq::flags::{self, FlagKind, FlagSpec, Parsed};
@@ -130,16 +133,24 @@ fn run(opts: &Options, input: impl Read) -> Result<(), String> {
 fn main() -> ExitCode {
     let _ = nsq::logging::init("[to_nsq] ", "info");
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = flags::parse_tool("to_nsq", &specs(), &args).and_then(|parsed| match parsed {
-        None => Ok(()),
-        Some(parsed) => {
-            let opts = options(&parsed)?;
-            let result = run(&opts, std::io::stdin().lock());
-            for producer in &opts.producers {
-                producer.stop();
-            }
-            result
+    let parsed = match flags::parse_tool("to_nsq", &specs(), &args) {
+        Ok(Some(parsed)) => parsed,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(e) => {
+            // Go's flag package: a bad flag exits 2.
+            eprintln!("to_nsq: {e}");
+            return ExitCode::from(2);
         }
+    };
+    let result = options(&parsed).and_then(|opts| {
+        if opts.rate > 0 {
+            log::info!("Throttling messages rate to max:{}/second", opts.rate);
+        }
+        let result = run(&opts, std::io::stdin().lock());
+        for producer in &opts.producers {
+            producer.stop();
+        }
+        result
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,8 +11,9 @@
 //! since the previous poll (so the first poll prints only the header); `--count=N`
 //! stops after N rows. Flag errors print Go's message and the usage and exit 2; a
 //! rejected option or a failed poll prints a Go `log.Fatal` line and exits 1;
-//! SIGINT, SIGTERM and SIGHUP exit 0. [`cluster`] talks to the cluster, [`report`]
-//! formats the output.
+//! SIGINT, SIGTERM and SIGHUP exit 0. Stdout carries only the table (header lines
+//! and rows, as Go prints them); every message goes to stderr. [`cluster`] talks to
+//! the cluster, [`report`] formats the output.
 
 mod cluster;
 mod report;
