@@ -375,10 +375,16 @@ impl Client {
         Ok(Frame { frame_type, data })
     }
 
-    /// Reads the next frame that is not a heartbeat (answering heartbeats with NOP).
+    /// Reads the next frame that is not a heartbeat (answering heartbeats with NOP),
+    /// failing the test after one [`WAIT`] in all, heartbeats or not.
     pub fn next_frame(&mut self) -> Frame {
+        let deadline = Instant::now() + WAIT;
         loop {
-            let f = self.read_frame();
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "no frame but heartbeats within {WAIT:?}");
+            let f = self
+                .try_read_frame(left)
+                .unwrap_or_else(|e| panic!("no frame: {e}"));
             if f.frame_type == 0 && f.data == b"_heartbeat_" {
                 self.send(b"NOP\n");
                 continue;

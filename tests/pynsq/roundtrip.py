@@ -16,6 +16,7 @@ connection reported an error or closed; 1 otherwise; 2 on timeout.
 import asyncio
 import json
 import logging
+import struct
 import sys
 import time
 
@@ -53,7 +54,27 @@ class Watch:
 class WatchedWriter(nsq.Writer):
     def __init__(self, watch, *args, **kwargs):
         self.watch = watch
+        # What the connection actually handed to its socket (before any compression):
+        # PUB and MPUB commands, and the messages the MPUBs carried.
+        self.sent = {"pub": 0, "mpub": 0, "mpub_messages": 0}
         super().__init__(*args, **kwargs)
+
+    def _on_connection_ready(self, conn, **kwargs):
+        send, sent = conn.send, self.sent
+
+        def counting_send(data):
+            result = send(data)  # one whole command per call: "<WORD> ...\n[size][body]"
+            nl = data.index(b"\n")
+            word = bytes(data[:nl]).split(b" ")[0]
+            if word == b"PUB":
+                sent["pub"] += 1
+            elif word == b"MPUB":
+                sent["mpub"] += 1
+                sent["mpub_messages"] += struct.unpack(">l", data[nl + 5 : nl + 9])[0]
+            return result
+
+        conn.send = counting_send
+        return super()._on_connection_ready(conn, **kwargs)
 
     def _on_connection_identify_response(self, conn, data, **kwargs):
         self.watch.identify = data
@@ -165,10 +186,7 @@ async def publish(report, addr, topic, count, deadline):
     await wait_until(lambda: watch.heartbeats >= 2, "writer heartbeats", deadline)
     await close_quietly(watch, writer.conns.values())
     out.update({
-        "commands": {
-            "pub": sum(1 for k, _ in commands if k == "pub"),
-            "mpub": sum(1 for k, _ in commands if k == "mpub"),
-        },
+        "sent": dict(writer.sent),
         "acked": len(acked),
         "failures": failures,
         "seconds": round(elapsed, 3),
