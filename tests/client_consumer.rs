@@ -5,14 +5,14 @@
 
 mod common;
 
-use common::{http, Lookupd, Nsqd, WAIT};
+use common::{eventually, http, Lookupd, Nsqd, WAIT};
 use nsq::client::consumer::HandlerError;
 use nsq::client::{Config, Consumer, Error, Message};
 use serde_json::Value;
 use std::collections::HashSet;
-use std::net::TcpListener;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 const MS: Duration = Duration::from_millis(1);
@@ -98,12 +98,45 @@ fn wait_channel(nsqd: &Nsqd, topic: &str, channel: &str, ok: impl Fn(&Value) -> 
     }
 }
 
-/// Polls `ok` every 20 ms, failing after [`WAIT`].
-fn eventually(what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(20 * MS);
+/// A TCP proxy the test owns. Its listener stays bound for the whole test, so the
+/// address a client dials never changes hands, while the nsqd behind it is killed and
+/// replaced (each on a port of its own). With no backend, a connection is accepted
+/// and closed at once.
+struct Proxy {
+    addr: SocketAddr,
+    backend: Arc<Mutex<Option<SocketAddr>>>,
+}
+
+impl Proxy {
+    fn start(backend: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let addr = listener.local_addr().unwrap();
+        let backend = Arc::new(Mutex::new(Some(backend)));
+        let current = backend.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let target = *current.lock().unwrap();
+                if let Some(server) = target.and_then(|t| TcpStream::connect(t).ok()) {
+                    splice(client, server);
+                }
+            }
+        });
+        Proxy { addr, backend }
+    }
+
+    fn set_backend(&self, backend: Option<SocketAddr>) {
+        *self.backend.lock().unwrap() = backend;
+    }
+}
+
+/// Copies both ways; when either side ends, closes both.
+fn splice(a: TcpStream, b: TcpStream) {
+    for (mut from, mut to) in [(a.try_clone().unwrap(), b.try_clone().unwrap()), (b, a)] {
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut from, &mut to);
+            let _ = from.shutdown(Shutdown::Both);
+            let _ = to.shutdown(Shutdown::Both);
+        });
     }
 }
 
@@ -197,6 +230,36 @@ fn lookupd_discovery_finds_both_nsqds() {
 }
 
 #[test]
+fn a_failed_message_is_requeued_and_held_back_by_rdy_0_while_backing_off() {
+    let nsqd = Nsqd::start(&[]);
+    nsqd.client().publish("retry0", b"flaky");
+    let mut config = fast_config(5);
+    // Backoff level 1 sleeps 10 min × 2: far beyond the test, so the state it sets
+    // holds however long the checks below take.
+    config.backoff_multiplier = Duration::from_secs(600);
+    config.max_backoff_duration = Duration::from_secs(1800);
+    let consumer = Consumer::new("retry0", "c", config).unwrap();
+    let (handler, rx) = reporting(|_| true);
+    consumer.add_handler(handler);
+    consumer.connect_to_nsqd(&nsqd.tcp.to_string()).unwrap();
+
+    assert_eq!(next(&rx).attempts, 1);
+    // Requeued (100 ms REQ delay, then back in the queue) and ready to go, yet not
+    // delivered: the consumer holds RDY 0.
+    wait_channel(&nsqd, "retry0", "c", |s| {
+        s["requeue_count"] == 1
+            && s["depth"] == 1
+            && s["in_flight_count"] == 0
+            && s["deferred_count"] == 0
+            && s["clients"][0]["ready_count"] == 0
+    });
+    stop(&consumer);
+    assert!(rx.try_recv().is_err(), "delivered again while backing off");
+    let stats = consumer.stats();
+    assert_eq!((stats.messages_requeued, stats.messages_finished), (1, 0));
+}
+
+#[test]
 fn a_failed_message_comes_back_with_one_more_attempt_after_the_backoff() {
     let nsqd = Nsqd::start(&[]);
     nsqd.client().publish("retry", b"flaky");
@@ -209,11 +272,10 @@ fn a_failed_message_comes_back_with_one_more_attempt_after_the_backoff() {
     consumer.connect_to_nsqd(&nsqd.tcp.to_string()).unwrap();
 
     let first = next(&rx);
-    std::thread::sleep(200 * MS);
-    assert_eq!(ready_count(&nsqd, "retry"), 0, "RDY 0 while backing off");
     let second = next(&rx);
     assert_eq!((first.attempts, second.attempts), (1, 2));
     assert_eq!(second.body, b"flaky");
+    // A lower bound: the backoff starts after the first handler call began.
     let gap = second.at - first.at;
     assert!(
         gap >= 500 * MS,
@@ -248,24 +310,20 @@ fn past_max_attempts_the_hook_is_called_and_the_message_finished() {
     let given_up = hook_rx.recv_timeout(WAIT).expect("give-up hook called");
     assert_eq!(given_up, (3, b"poison".to_vec()));
     wait_channel(&nsqd, "doomed", "c", drained);
-    assert!(hook_rx.recv_timeout(300 * MS).is_err(), "hook called twice");
+    // Stopped, every handler and hook call has happened: nothing more is on its way.
+    stop(&consumer);
+    assert!(hook_rx.try_recv().is_err(), "hook called twice");
     assert!(rx.try_recv().is_err(), "handler called past max_attempts");
     let stats = consumer.stats();
     assert_eq!((stats.messages_requeued, stats.messages_finished), (2, 1));
-    stop(&consumer);
 }
 
 #[test]
 fn a_lost_nsqd_connection_is_redialed() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let tcp_flag = format!("--tcp-address=127.0.0.1:{port}");
-    let first = Nsqd::start(&[&tcp_flag]);
-    let addr = first.tcp.to_string();
-    assert_eq!(first.tcp.port(), port);
+    let first = Nsqd::start(&[]);
+    // The consumer dials the proxy: one address for both nsqds.
+    let proxy = Proxy::start(first.tcp);
+    let addr = proxy.addr.to_string();
     first.client().publish("phoenix", b"before");
 
     let consumer = Consumer::new("phoenix", "c", fast_config(5)).unwrap();
@@ -274,10 +332,12 @@ fn a_lost_nsqd_connection_is_redialed() {
     consumer.connect_to_nsqd(&addr).unwrap();
     assert_eq!(next(&rx).body, b"before");
 
-    drop(first); // SIGKILL
-    let second = Nsqd::start(&[&tcp_flag]);
-    assert_eq!(second.tcp.port(), port);
+    // Nothing behind the address, then the connection is lost (SIGKILL).
+    proxy.set_backend(None);
+    drop(first);
+    let second = Nsqd::start(&[]);
     second.client().publish("phoenix", b"after");
+    proxy.set_backend(Some(second.tcp));
     let s = next(&rx);
     assert_eq!(
         (s.body.as_slice(), s.nsqd.as_str()),
@@ -320,15 +380,17 @@ fn touch_keeps_a_message_past_its_timeout() {
     let nsqd = Nsqd::start(&[]);
     nsqd.client().publish("slow", b"long job");
     let mut config = fast_config(1);
-    config.msg_timeout = Duration::from_secs(1);
+    config.msg_timeout = Duration::from_secs(2);
     let consumer = Consumer::new("slow", "c", config).unwrap();
     let calls = Arc::new(Mutex::new(Vec::new()));
     let record = calls.clone();
     consumer.add_handler(move |msg| {
         record.lock().unwrap().push(msg.attempts);
+        // A job that runs past the 2 s timeout (at least 3 s: a lower bound), touching
+        // every 100 ms; each TOUCH leaves nsqd 1.9 s of slack to see the next.
         let started = Instant::now();
-        while started.elapsed() < Duration::from_millis(2500) {
-            std::thread::sleep(250 * MS);
+        while started.elapsed() < Duration::from_secs(3) {
+            std::thread::sleep(100 * MS);
             msg.touch();
         }
         Ok(())
@@ -354,10 +416,16 @@ fn stop_lets_running_handlers_finish_and_answer() {
     let consumer = Consumer::new("grace", "c", fast_config(4)).unwrap();
     let (started_tx, started_rx) = mpsc::channel();
     let started_tx = Mutex::new(started_tx);
+    // Handlers run until the test opens the gate (or WAIT passes).
+    let gate = Arc::new((Mutex::new(false), Condvar::new()));
+    let held = gate.clone();
     consumer.add_concurrent_handlers(
         move |_msg: &Message| {
             let _ = started_tx.lock().unwrap().send(());
-            std::thread::sleep(300 * MS);
+            let (open, cv) = &*held;
+            let _ = cv
+                .wait_timeout_while(open.lock().unwrap(), WAIT, |open| !*open)
+                .unwrap();
             Ok(())
         },
         4,
@@ -366,13 +434,15 @@ fn stop_lets_running_handlers_finish_and_answer() {
     for _ in 0..4 {
         started_rx.recv_timeout(WAIT).expect("handler started");
     }
-    let stopping = Instant::now();
     consumer.stop();
-    assert!(consumer.wait_timeout(WAIT));
+    // All four handlers are still running, so the consumer cannot be done.
     assert!(
-        stopping.elapsed() >= 200 * MS,
+        !consumer.wait_timeout(100 * MS),
         "stop did not wait for handlers"
     );
+    *gate.0.lock().unwrap() = true;
+    gate.1.notify_all();
+    assert!(consumer.wait_timeout(WAIT));
     assert_eq!(consumer.stats().messages_finished, 4);
     wait_channel(&nsqd, "grace", "c", |s| {
         drained(s) && s["client_count"] == 0

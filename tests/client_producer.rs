@@ -7,7 +7,9 @@ mod common;
 use common::{Nsqd, WAIT};
 use nsq::client::{Config, Error, Producer, Transaction};
 use serde_json::Value;
-use std::sync::{mpsc, Arc};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::mpsc::RecvTimeoutError;
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -35,6 +37,48 @@ fn counts(nsqd: &Nsqd, topic: &str) -> (u64, u64) {
     (count("message_count"), count("depth"))
 }
 
+/// A TCP proxy the test owns. Its listener stays bound for the whole test, so the
+/// address a client dials never changes hands, while the nsqd behind it is killed and
+/// replaced (each on a port of its own). With no backend, a connection is accepted
+/// and closed at once.
+struct Proxy {
+    addr: SocketAddr,
+    backend: Arc<Mutex<Option<SocketAddr>>>,
+}
+
+impl Proxy {
+    fn start(backend: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let addr = listener.local_addr().unwrap();
+        let backend = Arc::new(Mutex::new(Some(backend)));
+        let current = backend.clone();
+        thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let target = *current.lock().unwrap();
+                if let Some(server) = target.and_then(|t| TcpStream::connect(t).ok()) {
+                    splice(client, server);
+                }
+            }
+        });
+        Proxy { addr, backend }
+    }
+
+    fn set_backend(&self, backend: Option<SocketAddr>) {
+        *self.backend.lock().unwrap() = backend;
+    }
+}
+
+/// Copies both ways; when either side ends, closes both.
+fn splice(a: TcpStream, b: TcpStream) {
+    for (mut from, mut to) in [(a.try_clone().unwrap(), b.try_clone().unwrap()), (b, a)] {
+        thread::spawn(move || {
+            let _ = std::io::copy(&mut from, &mut to);
+            let _ = from.shutdown(Shutdown::Both);
+            let _ = to.shutdown(Shutdown::Both);
+        });
+    }
+}
+
 #[test]
 fn publish_multi_publish_and_deferred_publish_deliver() {
     let nsqd = Nsqd::start(&[]);
@@ -46,6 +90,7 @@ fn publish_multi_publish_and_deferred_publish_deliver() {
     bodies.sort();
     assert_eq!(bodies, [&b"one"[..], b"three", b"two"]);
 
+    // A lower bound: the deferral starts after this instant.
     let sent = Instant::now();
     p.deferred_publish("kinds", Duration::from_millis(300), b"later")
         .unwrap();
@@ -110,27 +155,34 @@ fn async_results_arrive_with_their_args_in_call_order() {
         assert_eq!(t.args, i as u32);
         assert!(t.result.is_ok(), "{i}: {:?}", t.result);
     }
-    assert!(results.recv_timeout(Duration::from_millis(50)).is_err());
+    // Each call's sender is dropped once its result is sent: the channel then ends,
+    // with nothing more in it.
+    assert_eq!(
+        results.recv_timeout(WAIT).map(|t| t.args),
+        Err(RecvTimeoutError::Disconnected)
+    );
     assert_eq!(counts(&nsqd, "async").0, 1100);
 }
 
 #[test]
 fn a_connection_lost_with_an_nsqd_restart_is_made_again() {
     let first = Nsqd::start(&[]);
-    let tcp = first.tcp;
-    let p = producer(&first);
+    // The producer dials the proxy: one address for both nsqds.
+    let proxy = Proxy::start(first.tcp);
+    let p = Producer::new(&proxy.addr.to_string(), Config::default()).unwrap();
     p.publish("restart", b"before").unwrap();
+    proxy.set_backend(None);
     drop(first); // SIGKILL: the kernel closes the producer's connection
 
-    // Nothing listens now: either the loss is not yet seen (NotConnected) or the
-    // redial is refused; no success is possible.
+    // No nsqd now: either the loss is not yet seen (NotConnected) or the redial's
+    // connection is closed at once; no success is possible.
     match p.publish("restart", b"down") {
         Err(Error::NotConnected | Error::Io(_)) => {}
         other => panic!("publish with nsqd down: {other:?}"),
     }
 
-    let second = Nsqd::start(&[&format!("--tcp-address={tcp}")]);
-    assert_eq!(second.tcp, tcp);
+    let second = Nsqd::start(&[]);
+    proxy.set_backend(Some(second.tcp));
     // go-nsq: a loss noticed before the call means a fresh dial; a loss noticed by
     // the call itself fails it with NotConnected. Either way the next call works.
     match p.publish("restart", b"first after") {
@@ -190,7 +242,11 @@ fn a_stopped_producer_refuses_everything() {
         p.publish_async("stop", b"x", done, ()),
         Err(Error::Stopped)
     ));
-    assert!(results.recv_timeout(Duration::from_millis(50)).is_err());
+    // The refused call kept nothing: its sender is gone, the channel ends empty.
+    assert_eq!(
+        results.recv_timeout(WAIT).map(|t| t.args),
+        Err(RecvTimeoutError::Disconnected)
+    );
     assert!(matches!(p.ping(), Err(Error::Stopped)));
     p.stop();
     assert_eq!(counts(&nsqd, "stop").0, 1);

@@ -7,9 +7,10 @@
 //! `PUB`.
 mod common;
 
-use common::{parse_http_response, HttpResponse, Nsqd};
+use common::{parse_http_response, HttpResponse, Nsqd, WAIT};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const V1: &str = "nsq; version=1.0";
@@ -39,7 +40,7 @@ struct Conn {
 impl Conn {
     fn open(addr: SocketAddr) -> Conn {
         let s = TcpStream::connect(addr).expect("connect http");
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.set_read_timeout(Some(WAIT)).unwrap();
         s.set_nodelay(true).unwrap();
         Conn { s, buf: Vec::new() }
     }
@@ -279,9 +280,13 @@ fn chunked_body_growing_past_the_limit_is_413() {
     ] {
         let mut c = Conn::open(n.http);
         c.send(head.as_bytes()).unwrap();
-        // Three chunks fit; the fourth crosses the limit. No terminating chunk.
+        // Three chunks fit; the fourth crosses the limit. No terminating chunk, so
+        // only a server that checks the limit as chunks arrive can answer at all (one
+        // that waited for the end would time the request out: 408, not 413).
         for _ in 0..3 {
             c.send(&chunk(&vec![b'a'; size])).unwrap();
+            // Pacing only, so the chunks tend to arrive in separate reads; the answer
+            // must be the same however the bytes are split.
             std::thread::sleep(ms(50));
         }
         let _ = c.send(&chunk(&vec![b'b'; size]));
@@ -299,6 +304,8 @@ fn chunked_publish_works_and_keeps_the_connection() {
     let n = Nsqd::start(&[]);
     let mut c = Conn::open(n.http);
     c.send(CHUNKED_PUB.as_bytes()).unwrap();
+    // The sleeps only pace the pieces so they tend to arrive in separate reads (a chunk
+    // size line split from its data); the result must not depend on how they arrive.
     std::thread::sleep(ms(50));
     c.send(&chunk(b"hello")).unwrap();
     std::thread::sleep(ms(50));
@@ -320,9 +327,7 @@ fn chunked_publish_works_and_keeps_the_connection() {
     assert_ok(&c.read_response().unwrap());
     assert_eq!(message_count(&n, "ck"), Some(3));
     let mut sub = common::consumer(&n, r#"{"heartbeat_interval":60000}"#, "ck", "c", 3);
-    let mut bodies: Vec<Vec<u8>> = (0..3)
-        .map(|_| sub.try_read_message(ms(2000)).expect("message").body)
-        .collect();
+    let mut bodies: Vec<Vec<u8>> = (0..3).map(|_| sub.read_message().body).collect();
     bodies.sort();
     assert_eq!(
         bodies,
@@ -390,14 +395,17 @@ fn expect_100_continue() {
 fn slow_header_client_is_cut_off() {
     let n = Nsqd::start(&[]);
     let mut c = Conn::open(n.http);
+    // The read timeout paces the client: about a byte a second, never a whole head.
     c.s.set_read_timeout(Some(ms(1000))).unwrap();
     let prefix = b"GET /ping HTTP/1.1\r\nHost: t\r\nX-Slow: ";
     let t0 = Instant::now();
+    // Only turns a server that never cuts the client off into a failure.
+    let deadline = t0 + WAIT;
     let mut i = 0usize;
     let outcome = loop {
         assert!(
-            t0.elapsed() < Duration::from_secs(15),
-            "slow client still connected after 15 s"
+            Instant::now() < deadline,
+            "slow client still connected after {WAIT:?}"
         );
         let byte = prefix.get(i).copied().unwrap_or(b'a');
         i += 1;
@@ -413,13 +421,14 @@ fn slow_header_client_is_cut_off() {
             Err(_) => break "closed",
         }
     };
+    // A lower bound only: the first byte went out after t0.
     let elapsed = t0.elapsed();
     assert!(
         elapsed >= Duration::from_secs(5),
         "cut off too early ({elapsed:?}, {outcome})"
     );
     if outcome == "answered" {
-        c.s.set_read_timeout(Some(ms(2000))).unwrap();
+        c.s.set_read_timeout(Some(WAIT)).unwrap();
         let r = c.read_response().expect("whole response");
         assert_eq!(r.status, 408, "{}", describe(&r));
     }
@@ -502,7 +511,6 @@ fn garbage_and_oversize_requests_get_4xx() {
     let mut failures = Vec::new();
     for (what, raw) in cases {
         let mut c = Conn::open(n.http);
-        c.s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let _ = c.send(&raw);
         match c.read_response() {
             Ok(r) if (400..500).contains(&r.status) => {}
@@ -531,51 +539,100 @@ fn seventy_small_headers_are_accepted() {
 
 #[test]
 fn many_concurrent_connections_are_all_answered() {
+    const THREADS: usize = 50;
+    const ROUNDS: usize = 4;
+    const GETS: [&str; 4] = ["/ping", "/info", "/stats?format=json", "/ping"];
     let n = Nsqd::start(&[]);
     let addr = n.http;
-    let threads: Vec<_> = (0..50)
+    let threads: Vec<_> = (0..THREADS)
         .map(|t| {
             std::thread::spawn(move || {
-                let mut c = Conn::open(addr);
                 let mut answered = 0;
-                for i in 0..20 {
-                    if i % 5 == 4 {
-                        // A publish on its own connection.
-                        let r = common::http(addr, "POST", "/pub?topic=conc", b"m");
-                        assert_ok(&r);
+                for round in 0..ROUNDS {
+                    // All of a connection's requests leave in one write right after the
+                    // connect, the last asking for the close: the connection is never
+                    // idle, so every request must be answered on it, in order. No retry,
+                    // no second connection.
+                    let mut raw = Vec::new();
+                    for target in GETS {
+                        raw.extend_from_slice(
+                            format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes(),
+                        );
+                    }
+                    raw.extend_from_slice(
+                        b"POST /pub?topic=conc HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nConnection: close\r\n\r\nm",
+                    );
+                    let mut c = Conn::open(addr);
+                    c.send(&raw)
+                        .unwrap_or_else(|e| panic!("thread {t} round {round}: send: {e}"));
+                    for target in GETS {
+                        let r = c.read_response().unwrap_or_else(|e| {
+                            panic!("thread {t} round {round} {target}: unanswered: {e}")
+                        });
+                        assert_eq!(r.status, 200, "thread {t} {target}: {}", describe(&r));
+                        assert_eq!(r.header("connection"), None, "keep-alive");
                         answered += 1;
-                        continue;
                     }
-                    let target = ["/ping", "/info", "/stats?format=json"][i % 3];
-                    let raw = format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n");
-                    let mut result = c.send(raw.as_bytes()).map_err(|e| format!("error: {e}"));
-                    let mut r = result.and_then(|()| c.read_response());
-                    // The server may close an idle keep-alive connection while others
-                    // wait; like any HTTP client, retry an idempotent GET on a new one
-                    // if nothing at all was answered.
-                    if r.as_ref().is_err_and(|_| c.buf.is_empty()) {
-                        c = Conn::open(addr);
-                        result = c.send(raw.as_bytes()).map_err(|e| format!("error: {e}"));
-                        r = result.and_then(|()| c.read_response());
-                    }
-                    let r = r.unwrap_or_else(|e| panic!("thread {t} request {i}: {e}"));
-                    assert_eq!(r.status, 200, "thread {t} {target}: {}", describe(&r));
+                    let r = c.read_response().unwrap_or_else(|e| {
+                        panic!("thread {t} round {round} /pub: unanswered: {e}")
+                    });
+                    assert_ok(&r);
                     answered += 1;
+                    // Then the server closes, as asked, with nothing more sent.
+                    assert_eq!(c.fill(), Ok(false), "thread {t} round {round}: not closed");
+                    assert!(c.buf.is_empty(), "extra bytes: {:?}", c.buf);
                 }
                 answered
             })
         })
         .collect();
     let total: usize = threads.into_iter().map(|h| h.join().unwrap()).sum();
-    assert_eq!(total, 50 * 20);
-    assert_eq!(message_count(&n, "conc"), Some(50 * 4));
+    assert_eq!(total, THREADS * ROUNDS * (GETS.len() + 1));
+    assert_eq!(message_count(&n, "conc"), Some((THREADS * ROUNDS) as u64));
     assert_alive(&n);
+}
+
+/// Pings each connection every second, like clients that mostly idle between
+/// requests, until told to stop; returns those still open. A ping is answered or the
+/// connection is closed by the server (it gave it up); a ping left hanging fails.
+fn keep_using(rx: mpsc::Receiver<Option<Conn>>) -> Vec<Conn> {
+    let mut open: Vec<Conn> = Vec::new();
+    loop {
+        match rx.recv_timeout(Duration::from_secs(1)) {
+            Ok(Some(c)) => {
+                open.push(c);
+                continue;
+            }
+            Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => return open,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        open.retain_mut(|c| {
+            if c.send(b"GET /ping HTTP/1.1\r\nHost: t\r\n\r\n").is_err() {
+                return false;
+            }
+            match c.read_response() {
+                Ok(r) => {
+                    assert_ok(&r);
+                    true
+                }
+                Err(e) => {
+                    assert!(!e.starts_with("timeout"), "idle connection hung: {e}");
+                    false
+                }
+            }
+        });
+    }
 }
 
 #[test]
 fn idle_keep_alive_connections_do_not_starve_new_clients() {
     let n = Nsqd::start(&[]);
-    let mut idle = Vec::new();
+    // Connections answered once are handed to a thread that uses them again now and
+    // then. A server that let an idle connection keep its worker until its idle
+    // timeout would then never free one: the clients below would hang (and fail at
+    // WAIT), not merely wait a little longer.
+    let (to_pinger, rx) = mpsc::channel();
+    let pinger = std::thread::spawn(move || keep_using(rx));
     for i in 0..40 {
         let mut c = Conn::open(n.http);
         c.send(b"GET /ping HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
@@ -583,35 +640,31 @@ fn idle_keep_alive_connections_do_not_starve_new_clients() {
             .read_response()
             .unwrap_or_else(|e| panic!("idle connection {i}: {e}"));
         assert_ok(&r);
-        idle.push(c);
+        to_pinger.send(Some(c)).unwrap();
     }
     // And some that never send anything.
     let silent: Vec<TcpStream> = (0..10)
         .map(|_| TcpStream::connect(n.http).unwrap())
         .collect();
-    std::thread::sleep(ms(300));
     for round in 0..3 {
-        let t0 = Instant::now();
         let mut c = Conn::open(n.http);
-        c.s.set_read_timeout(Some(ms(2000))).unwrap();
         c.send(b"GET /ping HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
             .unwrap();
         let r = c
             .read_response()
             .unwrap_or_else(|e| panic!("round {round}: new client starved: {e}"));
         assert_ok(&r);
-        assert!(t0.elapsed() < ms(2000), "round {round}: {:?}", t0.elapsed());
     }
+    to_pinger.send(None).unwrap();
     // An old idle connection is either still served or cleanly closed, never hung.
-    let c = &mut idle[0];
-    c.s.set_read_timeout(Some(ms(5000))).unwrap();
-    if c.send(b"GET /ping HTTP/1.1\r\nHost: t\r\n\r\n").is_ok() {
-        match c.read_response() {
-            Ok(r) => assert_ok(&r),
-            Err(e) => assert!(!e.starts_with("timeout"), "idle connection hung: {e}"),
+    for mut c in pinger.join().unwrap() {
+        if c.send(b"GET /ping HTTP/1.1\r\nHost: t\r\n\r\n").is_ok() {
+            match c.read_response() {
+                Ok(r) => assert_ok(&r),
+                Err(e) => assert!(!e.starts_with("timeout"), "idle connection hung: {e}"),
+            }
         }
     }
     drop(silent);
-    drop(idle);
     assert_alive(&n);
 }

@@ -4,11 +4,13 @@
 //! disconnects, tombstones, the inactive-producer timeout, flags and signals.
 mod common;
 
-use common::{http, HttpResponse, Lookupd, WAIT};
+use common::{eventually, http, HttpResponse, Lookupd, WAIT};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::Command;
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 const V1: &str = "nsq; version=1.0";
@@ -55,17 +57,10 @@ fn sorted(v: &Value) -> Vec<String> {
     out
 }
 
-/// Polls `cond` until it holds, failing after [`WAIT`]; returns the time it took.
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while start.elapsed() < WAIT {
-        if cond() {
-            return start.elapsed();
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("timed out waiting for {what}");
-}
+/// HTTP ports our fake producers announce. Nothing listens on them and lookupd never
+/// dials them: they are data that must come back in `/lookup`, `/nodes` and `/debug`.
+const HTTP_A: u16 = 7151;
+const HTTP_B: u16 = 8151;
 
 /// A raw V1 (nsqd → nsqlookupd) connection.
 struct Producer {
@@ -153,7 +148,11 @@ fn ping_info_and_router_answers() {
     let redirect = get(&l, "/topics/");
     assert_eq!(redirect.status, 301);
     assert_eq!(redirect.header("location"), Some("/topics"));
-    assert!(l.log_text().contains("[nsqlookupd] "), "{}", l.log_text());
+    let log = l.log_text();
+    assert!(
+        !log.is_empty() && log.lines().all(|line| line.starts_with("[nsqlookupd] ")),
+        "{log}"
+    );
 }
 
 #[test]
@@ -219,7 +218,7 @@ fn parameter_errors_have_nsqlookupd_codes() {
         ("POST", "/topic/delete?channel=c"),
         ("POST", "/channel/create?channel=c"),
         ("POST", "/channel/delete"),
-        ("POST", "/topic/tombstone?node=127.0.0.1:4151"),
+        ("POST", "/topic/tombstone?node=127.0.0.1:7151"),
     ] {
         assert_error(http(l.http, method, target, b""), 400, "MISSING_ARG_TOPIC");
     }
@@ -278,7 +277,7 @@ fn parameter_errors_have_nsqlookupd_codes() {
         "CHANNEL_NOT_FOUND",
     );
     // Tombstoning an unknown topic or node is silently fine.
-    assert_empty_ok(post(&l, "/topic/tombstone?topic=t&node=127.0.0.1:4151"));
+    assert_empty_ok(post(&l, "/topic/tombstone?topic=t&node=127.0.0.1:7151"));
     // None of the failures created anything.
     assert_eq!(get(&l, "/topics").text(), r#"{"topics":[]}"#);
 }
@@ -286,7 +285,7 @@ fn parameter_errors_have_nsqlookupd_codes() {
 #[test]
 fn registered_producer_shows_in_lookup_nodes_and_debug_until_it_disconnects() {
     let l = Lookupd::start(&[]);
-    let (mut p, reply) = Producer::identify(l.tcp, 4151);
+    let (mut p, reply) = Producer::identify(l.tcp, HTTP_A);
     assert_eq!(reply["broadcast_address"], "127.0.0.1");
     assert_eq!(reply["tcp_port"], l.tcp.port());
     assert_eq!(reply["http_port"], l.http.port());
@@ -296,7 +295,7 @@ fn registered_producer_shows_in_lookup_nodes_and_debug_until_it_disconnects() {
     p.ok("REGISTER u");
     let id = p.id();
     let peer = format!(
-        r#"{{"remote_address":"{id}","hostname":"h","broadcast_address":"127.0.0.1","tcp_port":4150,"http_port":4151,"version":"1.3.0","topology_zone":"","topology_region":""}}"#
+        r#"{{"remote_address":"{id}","hostname":"h","broadcast_address":"127.0.0.1","tcp_port":7150,"http_port":7151,"version":"1.3.0","topology_zone":"","topology_region":""}}"#
     );
     assert_eq!(
         get(&l, "/lookup?topic=t").text(),
@@ -322,24 +321,24 @@ fn registered_producer_shows_in_lookup_nodes_and_debug_until_it_disconnects() {
     assert_eq!(entry["id"], id.as_str());
     assert_eq!(entry["hostname"], "h");
     assert_eq!(entry["broadcast_address"], "127.0.0.1");
-    assert_eq!(entry["tcp_port"], 4150);
-    assert_eq!(entry["http_port"], 4151);
+    assert_eq!(entry["tcp_port"], HTTP_A - 1);
+    assert_eq!(entry["http_port"], HTTP_A);
     assert_eq!(entry["version"], "1.3.0");
     assert_eq!(entry["tombstoned"], false);
     assert_eq!(entry["tombstoned_at"], json!(-6795364578871345152i64));
     assert!(entry["last_update"].as_i64().unwrap() > 1_600_000_000_000_000_000);
 
     // A second producer on the same topic.
-    let (mut p2, _) = Producer::identify(l.tcp, 5151);
+    let (mut p2, _) = Producer::identify(l.tcp, HTTP_B);
     p2.ok("REGISTER t");
     assert_eq!(producers(&l, "t").len(), 2);
     assert_eq!(nodes(&l).len(), 2);
 
     drop(p);
-    wait_until("the producer to leave /nodes", || nodes(&l).len() == 1);
+    eventually("the producer to leave /nodes", || nodes(&l).len() == 1);
     let left = producers(&l, "t");
     assert_eq!(left.len(), 1);
-    assert_eq!(left[0]["http_port"], 5151);
+    assert_eq!(left[0]["http_port"], HTTP_B);
     // The keys stay after their producer leaves.
     assert_eq!(
         get_json(&l, "/lookup?topic=u"),
@@ -352,7 +351,7 @@ fn registered_producer_shows_in_lookup_nodes_and_debug_until_it_disconnects() {
     );
 
     drop(p2);
-    wait_until("every producer to leave", || nodes(&l).is_empty());
+    eventually("every producer to leave", || nodes(&l).is_empty());
     assert_eq!(
         get_json(&l, "/lookup?topic=t"),
         json!({"channels": ["c"], "producers": []})
@@ -363,7 +362,7 @@ fn registered_producer_shows_in_lookup_nodes_and_debug_until_it_disconnects() {
 #[test]
 fn http_delete_removes_keys_with_their_producers() {
     let l = Lookupd::start(&[]);
-    let (mut p, _) = Producer::identify(l.tcp, 4151);
+    let (mut p, _) = Producer::identify(l.tcp, HTTP_A);
     p.ok("REGISTER t c");
     assert_empty_ok(post(&l, "/channel/delete?topic=t&channel=c"));
     assert_eq!(get_json(&l, "/channels?topic=t"), json!({"channels": []}));
@@ -376,67 +375,126 @@ fn http_delete_removes_keys_with_their_producers() {
     );
 }
 
-#[test]
-fn tombstone_hides_a_producer_for_one_topic_until_its_lifetime_ends() {
-    let l = Lookupd::start(&["--tombstone-lifetime=1s"]);
-    let (mut a, _) = Producer::identify(l.tcp, 4151);
-    let (mut b, _) = Producer::identify(l.tcp, 5151);
+/// Two producers `a` (HTTP_A) and `b` (HTTP_B) registered on t1, t2 and t3.
+fn two_producers_on_three_topics(l: &Lookupd) -> (Producer, Producer) {
+    let (mut a, _) = Producer::identify(l.tcp, HTTP_A);
+    let (mut b, _) = Producer::identify(l.tcp, HTTP_B);
     for topic in ["t1", "t2", "t3"] {
         a.ok(&format!("REGISTER {topic}"));
         b.ok(&format!("REGISTER {topic}"));
     }
-    let start = Instant::now();
-    assert_empty_ok(post(&l, "/topic/tombstone?topic=t2&node=127.0.0.1:4151"));
+    (a, b)
+}
+
+/// `POST /topic/tombstone?topic=t2&node=<a>`.
+fn tombstone_a_on_t2(l: &Lookupd) {
+    assert_empty_ok(post(
+        l,
+        &format!("/topic/tombstone?topic=t2&node=127.0.0.1:{HTTP_A}"),
+    ));
+}
+
+/// `/nodes` as `http_port → [(topic, tombstoned)]`, topics sorted.
+fn tombstones_by_node(l: &Lookupd) -> BTreeMap<u64, Vec<(String, bool)>> {
+    nodes(l)
+        .iter()
+        .map(|node| {
+            let topics = node["topics"].as_array().expect("topics");
+            let tombstones = node["tombstones"].as_array().expect("tombstones");
+            assert_eq!(tombstones.len(), topics.len(), "{node}");
+            let mut pairs: Vec<(String, bool)> = topics
+                .iter()
+                .zip(tombstones)
+                .map(|(t, x)| (t.as_str().unwrap().to_string(), x.as_bool().unwrap()))
+                .collect();
+            pairs.sort();
+            (node["http_port"].as_u64().expect("http_port"), pairs)
+        })
+        .collect()
+}
+
+fn pairs(tombstoned_t2: bool) -> Vec<(String, bool)> {
+    [("t1", false), ("t2", tombstoned_t2), ("t3", false)]
+        .iter()
+        .map(|&(t, x)| (t.to_string(), x))
+        .collect()
+}
+
+#[test]
+fn tombstone_hides_a_producer_for_one_topic_and_survives_re_registering() {
+    // A lifetime far beyond the test: every check below happens within it.
+    let l = Lookupd::start(&["--tombstone-lifetime=1h"]);
+    let (mut a, _b) = two_producers_on_three_topics(&l);
+    tombstone_a_on_t2(&l);
     let left = producers(&l, "t2");
     assert_eq!(left.len(), 1, "{left:?}");
-    assert_eq!(left[0]["http_port"], 5151);
+    assert_eq!(left[0]["http_port"], HTTP_B);
     assert_eq!(producers(&l, "t1").len(), 2);
-    for node in nodes(&l) {
-        let topics = node["topics"].as_array().unwrap();
-        let tombstones = node["tombstones"].as_array().unwrap();
-        assert_eq!(topics.len(), 3, "{node}");
-        assert_eq!(tombstones.len(), topics.len(), "{node}");
-        for (topic, tombstoned) in topics.iter().zip(tombstones) {
-            let expect = node["http_port"] == 4151 && topic == "t2";
-            assert_eq!(tombstoned.as_bool(), Some(expect), "{node}");
+    assert_eq!(producers(&l, "t3").len(), 2);
+    let want: BTreeMap<u64, Vec<(String, bool)>> = [
+        (u64::from(HTTP_A), pairs(true)),
+        (u64::from(HTTP_B), pairs(false)),
+    ]
+    .into();
+    assert_eq!(tombstones_by_node(&l), want);
+    let debug = get_json(&l, "/debug");
+    let entries = debug["topic:t2:"].as_array().expect("topic:t2: entries");
+    assert_eq!(entries.len(), 2, "{debug}");
+    for entry in entries {
+        let is_a = entry["http_port"] == HTTP_A;
+        assert_eq!(entry["tombstoned"], is_a, "{entry}");
+        let at = entry["tombstoned_at"].as_i64().expect("tombstoned_at");
+        if is_a {
+            assert!(at > 1_600_000_000_000_000_000, "{entry}");
+        } else {
+            assert_eq!(at, -6795364578871345152i64, "{entry}");
         }
     }
-    let debug = get_json(&l, "/debug");
-    let entry = debug["topic:t2:"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["http_port"] == 4151)
-        .unwrap()
-        .clone();
-    assert_eq!(entry["tombstoned"], true);
-    assert!(entry["tombstoned_at"].as_i64().unwrap() > 1_600_000_000_000_000_000);
     // Re-registering does not clear the tombstone.
     a.ok("REGISTER t2");
-    if start.elapsed() < Duration::from_millis(900) {
-        assert_eq!(producers(&l, "t2").len(), 1);
-    }
-    wait_until("the tombstone to expire", || producers(&l, "t2").len() == 2);
-    assert!(start.elapsed() >= Duration::from_millis(900));
-    assert!(start.elapsed() < Duration::from_secs(3));
-    let node = nodes(&l)
-        .into_iter()
-        .find(|n| n["http_port"] == 4151)
-        .unwrap();
-    assert_eq!(node["tombstones"], json!([false, false, false]));
+    let left = producers(&l, "t2");
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0]["http_port"], HTTP_B);
+    assert_eq!(tombstones_by_node(&l), want);
+}
+
+#[test]
+fn a_tombstone_ends_with_its_lifetime() {
+    const LIFETIME: Duration = Duration::from_secs(1);
+    let l = Lookupd::start(&["--tombstone-lifetime=1s"]);
+    let (_a, _b) = two_producers_on_three_topics(&l);
+    // lookupd stamps the tombstone after this instant, so it cannot end before
+    // `LIFETIME` has passed from here (a lower bound; there is no upper one).
+    let start = Instant::now();
+    tombstone_a_on_t2(&l);
+    eventually("the tombstone to expire", || producers(&l, "t2").len() == 2);
+    assert!(
+        start.elapsed() >= LIFETIME,
+        "tombstone ended after {:?}, before its lifetime",
+        start.elapsed()
+    );
+    let want: BTreeMap<u64, Vec<(String, bool)>> = [
+        (u64::from(HTTP_A), pairs(false)),
+        (u64::from(HTTP_B), pairs(false)),
+    ]
+    .into();
+    assert_eq!(tombstones_by_node(&l), want);
 }
 
 #[test]
 fn silent_producers_go_inactive_and_ping_brings_them_back() {
+    const TIMEOUT: Duration = Duration::from_secs(1);
     let l = Lookupd::start(&["--inactive-producer-timeout=1s"]);
+    // lookupd's last-heard time is taken after this instant (a lower bound only).
     let start = Instant::now();
-    let (mut p, _) = Producer::identify(l.tcp, 4151);
+    let (mut p, _) = Producer::identify(l.tcp, HTTP_A);
     p.ok("REGISTER t c");
-    assert_eq!(producers(&l, "t").len(), 1);
-    assert_eq!(nodes(&l).len(), 1);
-    wait_until("the producer to go inactive", || nodes(&l).is_empty());
-    assert!(start.elapsed() >= Duration::from_millis(900));
-    assert!(start.elapsed() < Duration::from_secs(3));
+    eventually("the producer to go inactive", || nodes(&l).is_empty());
+    assert!(
+        start.elapsed() >= TIMEOUT,
+        "inactive after {:?}, before the timeout",
+        start.elapsed()
+    );
     assert!(producers(&l, "t").is_empty());
     // Still registered: /debug lists it, the keys stay.
     assert!(get_json(&l, "/debug").get("topic:t:").is_some());
@@ -444,9 +502,21 @@ fn silent_producers_go_inactive_and_ping_brings_them_back() {
         get_json(&l, "/channels?topic=t"),
         json!({"channels": ["c"]})
     );
-    p.ok("PING");
-    assert_eq!(nodes(&l).len(), 1);
-    assert_eq!(producers(&l, "t").len(), 1);
+    // A PING makes it active again. Were this machine so slow that a whole timeout
+    // passed between the PING and the queries, it would rightly be inactive again:
+    // then (and only then) ping again; the loop cannot end without a pass.
+    loop {
+        let sent = Instant::now();
+        p.ok("PING");
+        let (nodes_now, producers_now) = (nodes(&l).len(), producers(&l, "t").len());
+        if (nodes_now, producers_now) == (1, 1) {
+            break;
+        }
+        assert!(
+            sent.elapsed() >= TIMEOUT,
+            "a PING did not make the producer active: {nodes_now} nodes, {producers_now} producers"
+        );
+    }
 }
 
 fn run_lookupd(args: &[&str]) -> (Option<i32>, String, String) {
@@ -461,11 +531,20 @@ fn run_lookupd(args: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 
+/// The flags a Go-style usage text lists: `  -name [type]` lines.
+fn flags_in_help(help: &str) -> Vec<String> {
+    help.lines()
+        .filter_map(|line| line.strip_prefix("  -"))
+        .map(|rest| rest.split(' ').next().unwrap().to_string())
+        .collect()
+}
+
 #[test]
 fn help_version_and_bad_flags() {
     let (code, stdout, stderr) = run_lookupd(&["--help"]);
     assert_eq!(code, Some(0));
     let help = stdout + &stderr;
+    let listed = flags_in_help(&help);
     for flag in [
         "tcp-address",
         "http-address",
@@ -479,13 +558,14 @@ fn help_version_and_bad_flags() {
         "verbose",
     ] {
         assert!(
-            help.contains(&format!("  -{flag}")),
-            "help lacks {flag}: {help}"
+            listed.iter().any(|f| f == flag),
+            "help lacks -{flag}: {help}"
         );
     }
     let (code, stdout, _) = run_lookupd(&["--version"]);
     assert_eq!(code, Some(0));
-    assert!(stdout.contains("1.3.0"), "{stdout}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.starts_with("nsqlookupd v1.3.0 "), "{stdout}");
     for args in [
         &["--no-such-flag"][..],
         &["--tombstone-lifetime=10"],
@@ -500,38 +580,239 @@ fn help_version_and_bad_flags() {
     }
 }
 
-fn stops_cleanly_on(signal: &str) {
-    let mut l = Lookupd::start(&[]);
-    let (mut p, _) = Producer::identify(l.tcp, 4151);
+/// A log prefix longer than any pipe buffer (64 KiB on Linux): a process writing a log
+/// line into a pipe that nobody reads cannot finish that line.
+fn long_prefix() -> String {
+    format!("[{}] ", "p".repeat(120_000))
+}
+
+/// Where the test's reader of a process's stderr stands.
+#[derive(Default)]
+struct Gate {
+    /// Stop reading right after the first line equal to this.
+    stop_after: Option<String>,
+    /// The reader stopped there and reads nothing until `released`.
+    stopped: bool,
+    released: bool,
+}
+
+/// nsqlookupd whose stderr the test reads itself, a line at a time, and can stop
+/// reading after a chosen line. Every line carries [`long_prefix`], so once the
+/// reader stops the process cannot finish writing its next line: it is alive, blocked
+/// in that write, until [`HeldLookupd::release`]. That makes "before it exits"
+/// observable: whatever the test sees while the process is held happened while it
+/// still ran.
+struct HeldLookupd {
+    child: Child,
+    tcp: SocketAddr,
+    /// Every line read so far as `LEVEL: message` (prefix and timestamp removed).
+    lines: Arc<Mutex<Vec<String>>>,
+    gate: Arc<(Mutex<Gate>, Condvar)>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HeldLookupd {
+    fn start() -> HeldLookupd {
+        let prefix = long_prefix();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_nsqlookupd"))
+            .args([
+                "--tcp-address=127.0.0.1:0",
+                "--http-address=127.0.0.1:0",
+                "--broadcast-address=127.0.0.1",
+                &format!("--log-prefix={prefix}"),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn nsqlookupd");
+        let stderr = child.stderr.take().expect("stderr");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::new(Mutex::new(String::new()));
+        let gate = Arc::new((Mutex::new(Gate::default()), Condvar::new()));
+        let (l, g, t) = (lines.clone(), gate.clone(), log.clone());
+        let reader = std::thread::spawn(move || read_lines(stderr, &prefix, &l, &t, &g));
+        let tcp = common::wait_for_addr(&mut child, &log, "TCP: listening on ");
+        HeldLookupd {
+            child,
+            tcp,
+            lines,
+            gate,
+            reader: Some(reader),
+        }
+    }
+
+    /// From now on, stop reading right after the line `line` (`LEVEL: message`).
+    fn stop_after(&self, line: String) {
+        self.gate.0.lock().unwrap().stop_after = Some(line);
+    }
+
+    /// Waits until the reader has stopped at its line.
+    fn wait_stopped(&self) {
+        let (m, cv) = &*self.gate;
+        let (g, timeout) = cv
+            .wait_timeout_while(m.lock().unwrap(), WAIT, |g| !g.stopped)
+            .unwrap();
+        assert!(
+            !timeout.timed_out() && g.stopped,
+            "the awaited log line never came: {:#?}",
+            self.lines()
+        );
+    }
+
+    /// Lets the reader go on to the end of the stream.
+    fn release(&self) {
+        let (m, cv) = &*self.gate;
+        m.lock().unwrap().released = true;
+        cv.notify_all();
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit and the reader to take the rest of its log.
+    fn wait_exit(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                if let Some(reader) = self.reader.take() {
+                    reader.join().expect("log reader");
+                }
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("nsqlookupd did not exit: {:#?}", self.lines());
+    }
+}
+
+impl Drop for HeldLookupd {
+    fn drop(&mut self) {
+        self.release();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads `stderr` line by line into `lines` (and `log`, for `wait_for_addr`), stopping
+/// after the gate's line until released.
+fn read_lines(
+    mut stderr: ChildStderr,
+    prefix: &str,
+    lines: &Mutex<Vec<String>>,
+    log: &Mutex<String>,
+    gate: &(Mutex<Gate>, Condvar),
+) {
+    let mut pending = Vec::new();
+    // Small reads: we never take much of the line after the one we stop at.
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = match stderr.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        pending.extend_from_slice(&buf[..n]);
+        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+            let raw: Vec<u8> = pending.drain(..=end).collect();
+            let raw = String::from_utf8_lossy(&raw[..end]).into_owned();
+            // `<prefix><26-character timestamp> <LEVEL>: <message>`
+            let line = match raw.strip_prefix(prefix).and_then(|rest| rest.get(27..)) {
+                Some(line) => line.to_string(),
+                None => format!("UNPREFIXED: {raw}"),
+            };
+            log.lock().unwrap().push_str(&format!("{line}\n"));
+            lines.lock().unwrap().push(line.clone());
+            let (m, cv) = gate;
+            let mut g = m.lock().unwrap();
+            if g.stop_after.as_deref() == Some(line.as_str()) {
+                g.stop_after = None;
+                g.stopped = true;
+                cv.notify_all();
+                while !g.released {
+                    g = cv.wait(g).unwrap();
+                }
+            }
+        }
+    }
+}
+
+/// On `signal`, nsqlookupd closes the registration connection itself, while it is
+/// still running, and then exits 0.
+fn closes_clients_then_exits_0_on(signal: &str) {
+    let mut l = HeldLookupd::start();
+    let (mut p, _) = Producer::identify(l.tcp, HTTP_A);
     p.ok("REGISTER t");
+    let me = p.id();
+    // lookupd shuts a connection down, then logs that it left (the next line says
+    // its registrations went): hold lookupd right after that first line.
+    l.stop_after(format!("INFO: PROTOCOL(V1): [{me}] exiting ioloop"));
     l.signal(signal);
-    assert_eq!(l.wait_exit(), Some(0), "{}", l.log_text());
-    // The registration connection was closed.
-    let mut buf = [0u8; 8];
-    assert!(matches!(p.s.read(&mut buf), Ok(0) | Err(_)));
+    l.wait_stopped();
+    // Closed cleanly (EOF, no reset, nothing sent) by lookupd itself: the process is
+    // blocked in its next log line, so the kernel has closed nothing on its behalf.
+    let mut buf = [0u8; 64];
+    let read = p.s.read(&mut buf).map_err(|e| e.kind());
+    let alive = l.child.try_wait().expect("try_wait").is_none();
+    assert_eq!(read, Ok(0), "registration connection not closed by lookupd");
+    assert!(alive, "nsqlookupd exited while its log was held");
+    l.release();
+    assert_eq!(l.wait_exit(), Some(0), "{:#?}", l.lines());
+    let lines = l.lines();
+    let at = |line: &str| {
+        lines
+            .iter()
+            .position(|x| x == line)
+            .unwrap_or_else(|| panic!("no line {line:?} in {lines:#?}"))
+    };
+    let closing = at("INFO: TCP: closing 1 clients");
+    let exiting = at(&format!("INFO: PROTOCOL(V1): [{me}] exiting ioloop"));
+    let removed = at(&format!(
+        "INFO: DB: client({me}) removed from every registration"
+    ));
+    assert!(closing < exiting && exiting < removed, "{lines:#?}");
+    assert!(
+        lines.iter().all(|l| !l.starts_with("UNPREFIXED")),
+        "{lines:#?}"
+    );
 }
 
 #[test]
-fn sigterm_exits_0() {
-    stops_cleanly_on("TERM");
+fn sigterm_closes_clients_then_exits_0() {
+    closes_clients_then_exits_0_on("TERM");
 }
 
 #[test]
-fn sigint_exits_0() {
-    stops_cleanly_on("INT");
+fn sigint_closes_clients_then_exits_0() {
+    closes_clients_then_exits_0_on("INT");
 }
 
 #[test]
 fn logs_listen_addresses_with_the_prefix() {
     let l = Lookupd::start(&["--log-prefix=[lk] "]);
     let log = l.log_text();
-    assert!(
-        log.contains(&format!("INFO: TCP: listening on {}", l.tcp)),
-        "{log}"
-    );
-    assert!(
-        log.contains(&format!("INFO: HTTP: listening on {}", l.http)),
-        "{log}"
-    );
-    assert!(log.lines().all(|line| line.starts_with("[lk] ")), "{log}");
+    // `[lk] <26-character timestamp> INFO: <message>`
+    let messages: Vec<&str> = log
+        .lines()
+        .map(|line| {
+            line.strip_prefix("[lk] ")
+                .and_then(|rest| rest.get(27..))
+                .unwrap_or_else(|| panic!("not a prefixed log line: {line:?}"))
+        })
+        .collect();
+    for want in [
+        format!("INFO: TCP: listening on {}", l.tcp),
+        format!("INFO: HTTP: listening on {}", l.http),
+    ] {
+        assert!(messages.contains(&want.as_str()), "no {want:?} in {log}");
+    }
 }

@@ -5,14 +5,14 @@
 
 mod common;
 
-use common::{http, Lookupd, WAIT};
+use common::{eventually, http, Lookupd, WAIT};
 use serde_json::{json, Value};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::time::{Duration, Instant};
 
-/// The IDENTIFY body Go nsqd 1.3 sends (§4.2), byte for byte.
-const NSQD_IDENTIFY: &str = r#"{"broadcast_address":"127.0.0.1","hostname":"vm","http_port":4151,"tcp_port":4150,"version":"1.3.0","topology_region":"","topology_zone":""}"#;
+/// The IDENTIFY body Go nsqd 1.3 sends (§4.2), byte for byte. Its ports are data that
+/// lookupd hands back; nothing listens on them and lookupd never dials them.
+const NSQD_IDENTIFY: &str = r#"{"broadcast_address":"127.0.0.1","hostname":"vm","http_port":7151,"tcp_port":7150,"version":"1.3.0","topology_region":"","topology_zone":""}"#;
 
 fn connect(lookupd: &Lookupd) -> TcpStream {
     let s = TcpStream::connect(lookupd.tcp).expect("connect");
@@ -72,15 +72,6 @@ fn lookup(lookupd: &Lookupd, topic: &str) -> (u16, Value) {
     (r.status, body)
 }
 
-/// Polls `f` until it holds (a disconnect is seen by the server a moment later).
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// Sends `bytes` on a fresh connection; expects exactly `reply`, then a close.
 fn fatal(lookupd: &Lookupd, bytes: &[u8], reply: &str) {
     let mut s = connect(lookupd);
@@ -129,8 +120,8 @@ fn go_nsqd_session_exact_bytes() {
     assert_eq!(p["remote_address"], json!(me));
     assert_eq!(p["hostname"], json!("vm"));
     assert_eq!(p["broadcast_address"], json!("127.0.0.1"));
-    assert_eq!(p["tcp_port"], json!(4150));
-    assert_eq!(p["http_port"], json!(4151));
+    assert_eq!(p["tcp_port"], json!(7150));
+    assert_eq!(p["http_port"], json!(7151));
     assert_eq!(p["version"], json!("1.3.0"));
     let topics = http(lookupd.http, "GET", "/topics", b"").json();
     assert_eq!(topics["topics"], json!(["t"]));
@@ -151,13 +142,14 @@ fn go_nsqd_session_exact_bytes() {
     });
     let nodes = http(lookupd.http, "GET", "/nodes", b"").json();
     assert_eq!(nodes["producers"], json!([]));
-    let log = lookupd.log_text();
-    assert!(
-        log.contains(&format!(
-            "client({me}) REGISTER category:topic key:t subkey:"
-        )),
-        "{log}"
-    );
+    // The log is read by another thread: wait for the line rather than assume it.
+    let want = format!(" INFO: DB: client({me}) REGISTER category:topic key:t subkey:");
+    eventually("the REGISTER log line", || {
+        lookupd
+            .log_text()
+            .lines()
+            .any(|l| l.starts_with("[nsqlookupd] ") && l.ends_with(&want))
+    });
 }
 
 #[test]

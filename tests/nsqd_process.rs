@@ -2,9 +2,15 @@
 //! stop on SIGTERM and SIGINT.
 mod common;
 
-use common::{consumer, Nsqd};
-use std::process::Command;
-use std::time::Duration;
+use common::{consumer, eventually, http, mpub_body, Client, Lookupd, Nsqd, WAIT};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 fn run_nsqd(args: &[&str]) -> (Option<i32>, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_nsqd"))
@@ -32,10 +38,27 @@ fn unknown_flag_and_bad_value_print_one_line_and_exit_2() {
         assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
     }
     let (_, _, stderr) = run_nsqd(&["--no-such-flag"]);
-    assert!(
-        stderr.contains("flag provided but not defined: -no-such-flag"),
-        "{stderr}"
+    assert_eq!(
+        stderr.trim_end(),
+        "nsqd: flag provided but not defined: -no-such-flag"
     );
+}
+
+/// A Go-style usage text as `flag → its lines` (`  -name [type]` and the description
+/// lines under it).
+fn flags_in_help(help: &str) -> BTreeMap<String, String> {
+    let mut flags = BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in help.lines() {
+        if let Some(rest) = line.strip_prefix("  -") {
+            let name = rest.split(' ').next().unwrap().to_string();
+            flags.insert(name.clone(), format!("{line}\n"));
+            current = Some(name);
+        } else if let Some(name) = &current {
+            flags.get_mut(name).unwrap().push_str(&format!("{line}\n"));
+        }
+    }
+    flags
 }
 
 #[test]
@@ -43,6 +66,7 @@ fn help_lists_every_flag_and_version_prints_the_nsq_version() {
     let (code, stdout, stderr) = run_nsqd(&["--help"]);
     assert_eq!(code, Some(0));
     let help = stdout + &stderr;
+    let flags = flags_in_help(&help);
     for flag in [
         "tcp-address",
         "http-address",
@@ -67,21 +91,25 @@ fn help_lists_every_flag_and_version_prints_the_nsq_version() {
         "lookupd-tcp-address",
         "version",
     ] {
-        assert!(help.contains(&format!("-{flag}")), "help lacks -{flag}");
+        assert!(flags.contains_key(flag), "help lacks -{flag}: {help}");
     }
-    assert!(help.contains("(default 10000)"), "defaults shown");
+    let mem = &flags["mem-queue-size"];
+    assert!(mem.trim_end().ends_with("(default 10000)"), "{mem}");
     let (code, stdout, _) = run_nsqd(&["-version"]);
     assert_eq!(code, Some(0));
-    assert!(stdout.contains("1.3.0"), "{stdout}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.starts_with("nsqd v1.3.0 "), "{stdout}");
 }
 
 #[test]
 fn flags_take_both_dash_forms_and_both_value_forms() {
     let nsqd = Nsqd::start(&["-max-rdy-count", "7", "--msg-timeout=2s", "--node-id=3"]);
     let mut c = nsqd.client();
-    let reply = c.identify("{\"feature_negotiation\":true}").text();
-    assert!(reply.contains("\"max_rdy_count\":7"), "{reply}");
-    assert!(reply.contains("\"msg_timeout\":2000"), "{reply}");
+    let reply = c.identify("{\"feature_negotiation\":true}");
+    assert_eq!(reply.frame_type, 0, "{}", reply.text());
+    let reply: Value = serde_json::from_slice(&reply.data).expect("IDENTIFY JSON");
+    assert_eq!(reply["max_rdy_count"], 7, "{reply}");
+    assert_eq!(reply["msg_timeout"], 2000, "{reply}");
     c.sub("flags", "ch");
     c.command("RDY 8", None);
     c.expect_fatal("E_INVALID RDY count 8 out of range 0-7");
@@ -94,74 +122,360 @@ fn flags_take_both_dash_forms_and_both_value_forms() {
     assert_eq!((n >> 12) & 0x3ff, 3);
 }
 
+/// `<prefix><2026/11/24 10:00:00.000000> <LEVEL>: <message>` split into
+/// `(timestamp, "LEVEL: message")`; `None` if the line has another shape.
+fn split_log_line<'a>(line: &'a str, prefix: &str) -> Option<(&'a str, &'a str)> {
+    let rest = line.strip_prefix(prefix)?;
+    let (date, rest) = (rest.get(..26)?, rest.get(26..)?);
+    let b = date.as_bytes();
+    let shape = date.len() == 26
+        && [4, 7].iter().all(|&i| b[i] == b'/')
+        && b[10] == b' '
+        && [13, 16].iter().all(|&i| b[i] == b':')
+        && b[19] == b'.'
+        && date
+            .bytes()
+            .enumerate()
+            .all(|(i, c)| [4, 7, 10, 13, 16, 19].contains(&i) || c.is_ascii_digit());
+    Some((date, rest.strip_prefix(' ')?)).filter(|_| shape)
+}
+
 #[test]
 fn log_lines_look_like_nsqds() {
     let nsqd = Nsqd::start(&["--log-level=debug"]);
     let log = nsqd.log_text();
-    let line = log
-        .lines()
-        .find(|l| l.contains("TCP: listening on"))
-        .expect("listening line");
+    let want = format!("INFO: TCP: listening on {}", nsqd.tcp);
     // [nsqd] 2026/11/24 10:00:00.000000 INFO: TCP: listening on 127.0.0.1:port
-    let rest = line.strip_prefix("[nsqd] ").expect("prefix");
-    let (date, rest) = rest.split_at(26);
-    assert_eq!(date.len(), 26);
-    assert_eq!(&date[4..5], "/");
-    assert_eq!(&date[19..20], ".");
-    assert!(rest.starts_with(" INFO: "), "{line}");
+    let found = log
+        .lines()
+        .filter_map(|l| split_log_line(l, "[nsqd] "))
+        .any(|(_, rest)| rest == want);
+    assert!(found, "no line {want:?} shaped like nsqd's in {log}");
 }
 
 #[test]
-fn log_level_error_hides_info_lines() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+fn log_level_warn_shows_warnings_and_hides_info_lines() {
+    // With INFO hidden nsqd does not log where it listens: it tells a lookupd instead.
+    let lookupd = Lookupd::start(&[]);
     let data = common::temp_dir("quiet");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nsqd"))
-        .arg(format!("--tcp-address=127.0.0.1:{port}"))
-        .arg(format!("--data-path={}", data.display()))
-        .args(["--log-level=error", "--log-prefix=[x] "])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let addr = format!("127.0.0.1:{port}").parse().unwrap();
-    let mut connected = None;
-    for _ in 0..200 {
-        if let Ok(s) = std::net::TcpStream::connect(addr) {
-            connected = Some(s);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    drop(connected.expect("nsqd accepts"));
-    let mut c = common::Client::connect(addr);
+    let args: Vec<String> = [
+        "--tcp-address=127.0.0.1:0",
+        "--http-address=127.0.0.1:0",
+        "--broadcast-address=127.0.0.1",
+        "--log-level=warn",
+        "--log-prefix=[x] ",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .chain([
+        format!("--data-path={}", data.display()),
+        format!("--lookupd-tcp-address={}", lookupd.tcp),
+    ])
+    .collect();
+    let (mut child, log) = common::spawn_logged(env!("CARGO_BIN_EXE_nsqd"), &args);
+    let mut node = Value::Null;
+    eventually("nsqd to register with lookupd", || {
+        let nodes = http(lookupd.http, "GET", "/nodes", b"").json();
+        node = nodes["producers"][0].clone();
+        !node.is_null()
+    });
+    let port = |key: &str| node[key].as_u64().expect("port") as u16;
+    let tcp = SocketAddr::from(([127, 0, 0, 1], port("tcp_port")));
+    let http_addr = SocketAddr::from(([127, 0, 0, 1], port("http_port")));
+    // INFO-level events: a client connects and publishes.
+    let mut c = Client::connect(tcp);
     c.publish("t", b"m");
+    // A WARNING-level one: "yes" is a deprecated spelling of binary=true.
+    let r = http(
+        http_addr,
+        "POST",
+        "/mpub?topic=t&binary=yes",
+        &mpub_body(&[b"w"]),
+    );
+    assert_eq!((r.status, r.text()), (200, "OK".to_string()));
+    let warning = "WARNING: deprecated value 'yes' used for /mpub binary param";
+    let lines = || -> Vec<String> { log.lock().unwrap().lines().map(str::to_string).collect() };
+    eventually("the warning in the log", || {
+        lines()
+            .iter()
+            .any(|l| split_log_line(l, "[x] ").is_some_and(|(_, rest)| rest == warning))
+    });
     let _ = child.kill();
-    let out = child.wait_with_output().expect("wait");
+    let _ = child.wait();
     let _ = std::fs::remove_dir_all(&data);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("INFO"), "{stderr}");
+    // stderr is one ordered stream: everything logged before the warning is read.
+    for line in lines() {
+        let (_, rest) = split_log_line(&line, "[x] ")
+            .unwrap_or_else(|| panic!("not an nsqd log line: {line:?}"));
+        assert!(
+            rest.starts_with("WARNING: ") || rest.starts_with("ERROR: "),
+            "{line:?}"
+        );
+    }
 }
 
-fn stops_cleanly_on(signal: &str) {
-    let mut nsqd = Nsqd::start(&[]);
-    let mut c = consumer(&nsqd, "{}", "sig", "ch", 1);
-    let mut p = nsqd.client();
-    p.publish("sig", b"before");
+/// A log prefix longer than any pipe buffer (64 KiB on Linux): a process writing a log
+/// line into a pipe that nobody reads cannot finish that line.
+fn long_prefix() -> String {
+    format!("[{}] ", "p".repeat(120_000))
+}
+
+type StopAt = Box<dyn Fn(&str) -> bool + Send>;
+
+/// Where the test's reader of a process's stderr stands.
+#[derive(Default)]
+struct Gate {
+    /// Stop reading right after the first line this accepts.
+    stop_at: Option<StopAt>,
+    /// The reader stopped there and reads nothing until `released`.
+    stopped: bool,
+    released: bool,
+}
+
+/// nsqd whose stderr the test reads itself, a line at a time, and can stop reading
+/// after a chosen line. Every line carries [`long_prefix`], so once the reader stops
+/// the process cannot finish writing its next line: it is alive, blocked in that
+/// write, until [`HeldNsqd::release`]. That makes "before it exits" observable:
+/// whatever the test sees while nsqd is held happened while it still ran.
+struct HeldNsqd {
+    child: Child,
+    tcp: SocketAddr,
+    http: SocketAddr,
+    data: PathBuf,
+    /// Every line read so far as `LEVEL: message` (prefix and timestamp removed).
+    lines: Arc<Mutex<Vec<String>>>,
+    gate: Arc<(Mutex<Gate>, Condvar)>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HeldNsqd {
+    fn start() -> HeldNsqd {
+        let prefix = long_prefix();
+        let data = common::temp_dir("held");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_nsqd"))
+            .args([
+                "--tcp-address=127.0.0.1:0",
+                "--http-address=127.0.0.1:0",
+                &format!("--data-path={}", data.display()),
+                &format!("--log-prefix={prefix}"),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn nsqd");
+        let stderr = child.stderr.take().expect("stderr");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::new(Mutex::new(String::new()));
+        let gate = Arc::new((Mutex::new(Gate::default()), Condvar::new()));
+        let (l, g, t) = (lines.clone(), gate.clone(), log.clone());
+        let reader = std::thread::spawn(move || read_lines(stderr, &prefix, &l, &t, &g));
+        let tcp = common::wait_for_addr(&mut child, &log, "TCP: listening on ");
+        let http = common::wait_for_addr(&mut child, &log, "HTTP: listening on ");
+        HeldNsqd {
+            child,
+            tcp,
+            http,
+            data,
+            lines,
+            gate,
+            reader: Some(reader),
+        }
+    }
+
+    /// From now on, stop reading right after the first line `stop_at` accepts.
+    fn stop_at(&self, stop_at: impl Fn(&str) -> bool + Send + 'static) {
+        self.gate.0.lock().unwrap().stop_at = Some(Box::new(stop_at));
+    }
+
+    /// Waits until the reader has stopped at its line.
+    fn wait_stopped(&self) {
+        let (m, cv) = &*self.gate;
+        let (g, timeout) = cv
+            .wait_timeout_while(m.lock().unwrap(), WAIT, |g| !g.stopped)
+            .unwrap();
+        assert!(
+            !timeout.timed_out() && g.stopped,
+            "the awaited log line never came: {:#?}",
+            self.lines()
+        );
+    }
+
+    /// Lets the reader go on to the end of the stream.
+    fn release(&self) {
+        let (m, cv) = &*self.gate;
+        m.lock().unwrap().released = true;
+        cv.notify_all();
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit and the reader to take the rest of its log.
+    fn wait_exit(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                if let Some(reader) = self.reader.take() {
+                    reader.join().expect("log reader");
+                }
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("nsqd did not exit: {:#?}", self.lines());
+    }
+}
+
+impl Drop for HeldNsqd {
+    fn drop(&mut self) {
+        self.release();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+/// Reads `stderr` line by line into `lines` (and `log`, for `wait_for_addr`), stopping
+/// after the gate's line until released.
+fn read_lines(
+    mut stderr: ChildStderr,
+    prefix: &str,
+    lines: &Mutex<Vec<String>>,
+    log: &Mutex<String>,
+    gate: &(Mutex<Gate>, Condvar),
+) {
+    let mut pending = Vec::new();
+    // Small reads: we never take much of the line after the one we stop at.
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = match stderr.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        pending.extend_from_slice(&buf[..n]);
+        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+            let raw: Vec<u8> = pending.drain(..=end).collect();
+            let raw = String::from_utf8_lossy(&raw[..end]).into_owned();
+            let line = match split_log_line(&raw, prefix) {
+                Some((_, rest)) => rest.to_string(),
+                None => format!("UNPREFIXED: {raw}"),
+            };
+            log.lock().unwrap().push_str(&format!("{line}\n"));
+            lines.lock().unwrap().push(line.clone());
+            let (m, cv) = gate;
+            let mut g = m.lock().unwrap();
+            if g.stop_at.as_ref().is_some_and(|stop| stop(&line)) {
+                g.stop_at = None;
+                g.stopped = true;
+                cv.notify_all();
+                while !g.released {
+                    g = cv.wait(g).unwrap();
+                }
+            }
+        }
+    }
+}
+
+/// Reads until the peer closes: everything read, at a clean EOF.
+fn read_to_eof(s: &mut std::net::TcpStream) -> Result<Vec<u8>, std::io::ErrorKind> {
+    let mut all = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return Ok(all),
+            Ok(n) => all.extend_from_slice(&buf[..n]),
+            Err(e) => return Err(e.kind()),
+        }
+    }
+}
+
+fn is_client_exit(line: &str) -> bool {
+    line.strip_prefix("INFO: PROTOCOL(V2): client(")
+        .and_then(|rest| rest.strip_suffix(") exiting ioloop"))
+        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// On `signal`, nsqd closes a consumer holding a message in flight itself, while it
+/// is still running, and then exits 0.
+fn closes_clients_then_exits_0_on(signal: &str) {
+    let mut n = HeldNsqd::start();
+    // The only TCP client.
+    let mut c = Client::connect(n.tcp);
+    let f = c.identify("{}");
+    assert_eq!((f.frame_type, f.text()), (0, "OK".to_string()));
+    c.sub("sig", "ch");
+    c.rdy(1);
+    let r = http(n.http, "POST", "/pub?topic=sig", b"before");
+    assert_eq!((r.status, r.text()), (200, "OK".to_string()));
     assert_eq!(c.read_message().body, b"before");
-    nsqd.signal(signal);
-    assert_eq!(nsqd.wait_exit(), Some(0), "{}", nsqd.log_text());
-    c.expect_closed();
-    assert!(std::net::TcpStream::connect_timeout(&nsqd.tcp, Duration::from_secs(1)).is_err());
+    // nsqd shuts a connection down, then logs that it left; more lines follow before
+    // it exits (at least the one saying it persisted its data). Hold it right there.
+    n.stop_at(is_client_exit);
+    n.signal(signal);
+    n.wait_stopped();
+    // Closed cleanly (EOF, no reset, nothing but heartbeats sent) by nsqd itself: the
+    // process is blocked in its next log line, so the kernel has closed nothing on its
+    // behalf.
+    let read = read_to_eof(&mut c.stream);
+    let alive = n.child.try_wait().expect("try_wait").is_none();
+    let rest = read.unwrap_or_else(|e| panic!("client not closed cleanly by nsqd: {e:?}"));
+    let heartbeat = [
+        &15i32.to_be_bytes()[..],
+        &0i32.to_be_bytes(),
+        b"_heartbeat_",
+    ]
+    .concat();
+    assert!(
+        rest.len().is_multiple_of(heartbeat.len())
+            && rest.chunks(heartbeat.len()).all(|f| f == heartbeat),
+        "unexpected bytes before the close: {rest:?}"
+    );
+    assert!(alive, "nsqd exited while its log was held");
+    n.release();
+    assert_eq!(n.wait_exit(), Some(0), "{:#?}", n.lines());
+    let lines = n.lines();
+    let at = |ok: &dyn Fn(&str) -> bool, what: &str| {
+        lines
+            .iter()
+            .position(|l| ok(l))
+            .unwrap_or_else(|| panic!("no {what} line in {lines:#?}"))
+    };
+    let closing = at(&|l| l == "INFO: TCP: closing 1 clients", "closing");
+    let exiting = at(&is_client_exit, "client exit");
+    let persisted = format!(
+        "INFO: persisted topics and channels to {}",
+        n.data.display()
+    );
+    let persisted = at(&|l| l == persisted, "persisted");
+    assert!(closing < exiting && exiting < persisted, "{lines:#?}");
+    assert_eq!(
+        lines.iter().filter(|l| is_client_exit(l)).count(),
+        1,
+        "{lines:#?}"
+    );
+    assert!(
+        lines.iter().all(|l| !l.starts_with("UNPREFIXED")),
+        "{lines:#?}"
+    );
 }
 
 #[test]
-fn sigterm_closes_clients_and_exits_0() {
-    stops_cleanly_on("TERM");
+fn sigterm_closes_clients_then_exits_0() {
+    closes_clients_then_exits_0_on("TERM");
 }
 
 #[test]
-fn sigint_closes_clients_and_exits_0() {
-    stops_cleanly_on("INT");
+fn sigint_closes_clients_then_exits_0() {
+    closes_clients_then_exits_0_on("INT");
 }

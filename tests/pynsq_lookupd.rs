@@ -7,9 +7,8 @@ mod common;
 use common::pynsq::{run_script, venv_python};
 
 use std::collections::{BTreeMap, HashSet};
-use std::time::{Duration, Instant};
 
-use common::{http, Lookupd, Nsqd, WAIT};
+use common::{eventually, http, Lookupd, Nsqd};
 use serde_json::Value;
 
 /// Messages published to each nsqd.
@@ -24,8 +23,7 @@ fn body(source: &str, i: usize) -> String {
 /// Waits until `/lookup?topic=TOPIC` on the lookupd lists exactly `tcp_ports`.
 fn wait_for_producers(lookupd: &Lookupd, mut tcp_ports: Vec<u64>) {
     tcp_ports.sort();
-    let deadline = Instant::now() + WAIT;
-    loop {
+    eventually(&format!("lookupd to list producers {tcp_ports:?}"), || {
         let resp = http(lookupd.http, "GET", &format!("/lookup?topic={TOPIC}"), b"");
         let mut got: Vec<u64> = if resp.status == 200 {
             resp.json()["producers"]
@@ -38,17 +36,8 @@ fn wait_for_producers(lookupd: &Lookupd, mut tcp_ports: Vec<u64>) {
             Vec::new()
         };
         got.sort();
-        if got == tcp_ports {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "lookupd never listed producers {tcp_ports:?}: {} {}",
-            resp.status,
-            resp.text()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        got == tcp_ports
+    });
 }
 
 /// Channel `CHANNEL` of `TOPIC` in nsqd's `/stats?format=json`.
@@ -167,8 +156,13 @@ fn pynsq_reader_discovers_both_nsqds_through_lookupd() {
         run.stderr
     );
 
-    // Every message was FINed: none left queued or in flight on either nsqd.
+    // Every message was FINed: none left queued or in flight on either nsqd. The
+    // Reader is gone from a channel once nsqd has read all it sent (every FIN) and
+    // its close; only then are the counts final.
     for (source, nsqd) in &nsqds {
+        eventually(&format!("the Reader to leave {source}"), || {
+            channel_stats(nsqd)["client_count"] == 0
+        });
         let c = channel_stats(nsqd);
         assert_eq!(c["message_count"], PER_NSQD, "{source}: {c}");
         assert_eq!(c["depth"], 0, "{source}: {c}");
