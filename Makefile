@@ -4,7 +4,7 @@
 CARGO ?= cargo
 DATA ?= ./data
 
-.PHONY: build release run test lint fmt venv static bench clean
+.PHONY: build release run test test-all-features test-minimal test-stress lint fmt venv static bench clean
 
 build:
 	$(CARGO) build --bins
@@ -17,14 +17,28 @@ release:
 run: build
 	DATA=$(DATA) bash scripts/run.sh
 
-## test: formatting, clippy with warnings as errors, then every unit and black-box test.
-test: venv lint
+## test: formatting, clippy with warnings as errors, then every unit and black-box test,
+## twice: with all optional features, and with none (the minimal build, which compiles
+## the tests of what a build without a feature does).
+test: venv lint test-all-features test-minimal
+
+test-all-features: venv
 	$(CARGO) test --all-targets --all-features
 	$(CARGO) test --doc --all-features
+
+test-minimal: venv
+	$(CARGO) test --all-targets --no-default-features
+
+## test-stress: the all-features tests 5 times in a row (RUNS=n) while two busy loops
+## (BUSY=n) keep both cores of a small CI machine busy; each run's result and time, and
+## a summary; fails if any run failed.
+test-stress: venv
+	bash scripts/test-stress.sh
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --all-features -- -D warnings
+	$(CARGO) clippy --all-targets --no-default-features -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all

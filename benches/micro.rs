@@ -145,7 +145,8 @@ fn registry_publish_pump_fin_200(b: divan::Bencher) {
     let bodies: Vec<Vec<u8>> = (0..200).map(|_| vec![b'x'; 100]).collect();
     let mut ids = Vec::with_capacity(200);
     b.bench_local(|| {
-        reg.publish("bench", bodies.iter().map(|b| b.as_slice()), 0, now);
+        reg.publish("bench", bodies.iter().map(|b| b.as_slice()), 0, now)
+            .unwrap();
         ids.clear();
         reg.pump(now, |_, msg| ids.push(msg.id));
         for id in &ids {

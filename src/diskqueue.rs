@@ -151,22 +151,12 @@ impl DiskQueue {
             Ok(bytes) => match parse_meta(&bytes) {
                 Some(meta) => dq.restore(meta)?,
                 None => {
-                    log::error!(
-                        "DISKQUEUE({name}) garbled metadata {} ({:?}), starting empty",
-                        meta_path.display(),
-                        String::from_utf8_lossy(&bytes)
-                    );
-                    dq.start_past_existing()?;
+                    let why = format!("garbled metadata {:?}", String::from_utf8_lossy(&bytes));
+                    dq.recover(&why)?;
                 }
             },
-            Err(e) if e.kind() == io::ErrorKind::NotFound => dq.start_past_existing()?,
-            Err(e) => {
-                log::error!(
-                    "DISKQUEUE({name}) failed to read {} - {e}, starting empty",
-                    meta_path.display()
-                );
-                dq.start_past_existing()?;
-            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => dq.recover("no metadata file")?,
+            Err(e) => dq.recover(&format!("failed to read metadata - {e}"))?,
         }
         Ok(dq)
     }
@@ -181,15 +171,11 @@ impl DiskQueue {
         if self.read_num > self.write_num
             || (self.read_num == self.write_num && self.read_pos > self.write_pos)
         {
-            log::error!(
-                "DISKQUEUE({}) read position {},{} ahead of write position {},{}, corruption, skipping to next file",
-                self.name,
-                self.read_num,
-                self.read_pos,
-                self.write_num,
-                self.write_pos
+            let why = format!(
+                "read position {},{} ahead of write position {},{}",
+                self.read_num, self.read_pos, self.write_num, self.write_pos
             );
-            self.skip_to_next_rw_file();
+            return self.recover(&why);
         }
         // Writes after the last sync (a crash) left the write file longer than write_pos:
         // write in a fresh file and let the reader salvage the old one to its end. Skip
@@ -219,25 +205,47 @@ impl DiskQueue {
         Ok(())
     }
 
-    /// Empty queue, numbered past any data file in the directory.
-    fn start_past_existing(&mut self) -> io::Result<()> {
+    /// Without usable metadata (`why`): every data file in the directory is read again
+    /// from the lowest-numbered one at offset 0 — redelivery rather than loss — and
+    /// writing goes on in a new file past the highest. The depth is counted from the
+    /// records found. With no data file the queue simply starts empty.
+    fn recover(&mut self, why: &str) -> io::Result<()> {
         let files = match self.data_files() {
             Ok(files) => files,
             Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e),
         };
-        if let Some(last) = files.iter().map(|(n, _)| *n).max() {
-            log::warn!(
-                "DISKQUEUE({}) no usable metadata but {} data file(s) up to {}; starting empty at file {}",
-                self.name,
-                files.len(),
-                last,
-                last + 1
-            );
-            self.read_num = last + 1;
-            self.write_num = last + 1;
-            self.structural = true;
-        }
+        let (Some(first), Some(last)) = (
+            files.iter().map(|(n, _)| *n).min(),
+            files.iter().map(|(n, _)| *n).max(),
+        ) else {
+            if why != "no metadata file" {
+                log::error!(
+                    "DISKQUEUE({}) {why}; no data files, starting empty",
+                    self.name
+                );
+            }
+            self.depth = 0;
+            (self.read_num, self.read_pos) = (0, 0);
+            (self.write_num, self.write_pos) = (0, 0);
+            return Ok(());
+        };
+        let (min, max) = (self.config.min_msg_size, self.config.max_msg_size);
+        let depth = files
+            .iter()
+            .map(|(_, path)| count_records(path, min, max))
+            .sum();
+        log::error!(
+            "DISKQUEUE({}) {why}; recovering {} data file(s) {first}..={last} from the start ({depth} records), writing from file {}",
+            self.name,
+            files.len(),
+            last + 1
+        );
+        self.depth = depth;
+        (self.read_num, self.read_pos) = (first, 0);
+        (self.write_num, self.write_pos) = (last + 1, 0);
+        self.flushed_pos = 0;
+        self.structural = true;
         Ok(())
     }
 
@@ -791,6 +799,32 @@ impl SyncJob {
         *last = self.seq;
         Ok(())
     }
+}
+
+/// How many whole, well-sized records `path` holds from its start (0 when unreadable);
+/// counting stops at the first bad length or truncated record.
+fn count_records(path: &Path, min: u32, max: u32) -> u64 {
+    let Ok(file) = File::open(path) else {
+        return 0;
+    };
+    let Ok(size) = file.metadata().map(|m| m.len()) else {
+        return 0;
+    };
+    let mut file = BufReader::new(file);
+    let (mut pos, mut count) = (0u64, 0u64);
+    let mut len = [0u8; 4];
+    while pos + 4 <= size && file.read_exact(&mut len).is_ok() {
+        let len = i32::from_be_bytes(len);
+        let Some(len) = u32::try_from(len).ok().filter(|l| (min..=max).contains(l)) else {
+            break;
+        };
+        pos += 4 + u64::from(len);
+        if pos > size || file.seek_relative(i64::from(len)).is_err() {
+            break;
+        }
+        count += 1;
+    }
+    count
 }
 
 /// Options creating files with mode 0600, as Go does.

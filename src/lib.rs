@@ -8,6 +8,7 @@
 //! - [`reactor`]: the mio event loop — listeners, connection buffers, timers, a waker.
 //! - [`registry`]: nsqd's state — topics, channels, queues, in-flight and deferred messages.
 //! - [`http`]: a small HTTP/1.1 server — worker pool, keep-alive, router, limits.
+//! - [`listen`]: listening sockets with Go's backlog (`socket2`).
 //! - [`flags`]: Go-style command-line flags (`-flag`, `--flag=value`, repeatable lists).
 //! - [`logging`]: NSQ-style log lines (`[nsqd] 2026/11/24 10:00:00.000000 INFO: ...`).
 //! - [`lookupd`]: the nsqlookupd program — registration db, V1 protocol, HTTP API.
@@ -23,6 +24,7 @@ pub mod compress;
 pub mod diskqueue;
 pub mod flags;
 pub mod http;
+pub mod listen;
 pub mod logging;
 pub mod lookupd;
 pub mod nsqd;

@@ -34,6 +34,8 @@ pub const CLOSE_LINGER: Duration = Duration::from_secs(5);
 /// cannot grow a buffer without bound.
 const READ_BATCH: usize = 1024 * 1024;
 const READ_CHUNK: usize = 64 * 1024;
+/// A buffer left empty keeps at most this much capacity (more is given back).
+const IDLE_BUFFER: usize = 4096;
 const LISTENER: Token = Token(usize::MAX);
 const WAKER: Token = Token(usize::MAX - 1);
 
@@ -239,13 +241,23 @@ pub struct Reactor<C> {
     listener: TcpListener,
     net: Net<C>,
     wakeup: Wakeup,
+    /// Every read lands here first; a connection's `input` holds only the bytes it
+    /// has not consumed yet, so an idle connection owns no read buffer.
+    scratch: Box<[u8]>,
 }
 
 impl<C> Reactor<C> {
-    /// Binds `addr` and prepares the loop.
+    /// Binds `addr` (with a listen backlog of [`crate::listen::BACKLOG`]) and
+    /// prepares the loop.
     pub fn bind(addr: SocketAddr) -> io::Result<Reactor<C>> {
+        Reactor::from_listener(crate::listen::bind(addr)?)
+    }
+
+    /// Prepares the loop on a listener already bound.
+    pub fn from_listener(listener: std::net::TcpListener) -> io::Result<Reactor<C>> {
         let poll = Poll::new()?;
-        let mut listener = TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
+        let mut listener = TcpListener::from_std(listener);
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
@@ -265,6 +277,7 @@ impl<C> Reactor<C> {
                 waker,
                 stop: Arc::new(AtomicBool::new(false)),
             },
+            scratch: vec![0; READ_CHUNK].into_boxed_slice(),
         })
     }
 
@@ -397,11 +410,9 @@ impl<C> Reactor<C> {
                 conn.read_blocked = true;
                 break;
             }
-            let start = conn.input.len();
-            conn.input.resize(start + READ_CHUNK, 0);
-            let result = conn.stream.read(&mut conn.input[start..]);
+            let result = conn.stream.read(&mut self.scratch);
             let n = *result.as_ref().unwrap_or(&0);
-            conn.input.truncate(start + n);
+            conn.input.extend_from_slice(&self.scratch[..n]);
             match result {
                 Ok(0) => {
                     peer_closed = true;
@@ -423,6 +434,11 @@ impl<C> Reactor<C> {
         }
         if self.net.conn(id).is_some_and(|c| !c.input.is_empty()) {
             handler.readable(&mut self.net, id);
+        }
+        if let Some(conn) = self.net.conn(id) {
+            if conn.input.is_empty() && conn.input.capacity() > IDLE_BUFFER {
+                conn.input = Vec::new();
+            }
         }
         if failed {
             self.remove(handler, id);
@@ -496,8 +512,8 @@ impl<C> Reactor<C> {
         }
         conn.output.clear();
         conn.out_pos = 0;
-        if conn.output.capacity() > 4 * READ_CHUNK {
-            conn.output.shrink_to(READ_CHUNK);
+        if conn.output.capacity() > IDLE_BUFFER {
+            conn.output = Vec::new();
         }
         if conn.writable_armed {
             registry.reregister(&mut conn.stream, Token(id), Interest::READABLE)?;

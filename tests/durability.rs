@@ -16,6 +16,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Child;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -170,7 +171,8 @@ fn num(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not a number: {v}"))
 }
 
-/// Polls `f` until it returns true or `limit` passes.
+/// Polls `f` until it returns true or `limit` passes (a deadline that only turns a hang
+/// into a failure: callers pass [`WAIT`]).
 fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
     loop {
@@ -300,9 +302,14 @@ impl Rng {
     }
 }
 
-/// Publishes until the connection breaks (or 10 s pass), recording each body once its
-/// OK has arrived. Returns (acknowledged, sent).
-fn publish_until_broken(addr: SocketAddr, round: usize) -> (Vec<String>, Vec<String>) {
+/// Publishes until the connection breaks, recording each body once its OK has arrived
+/// and counting the OKs in `oks`. Returns (acknowledged, sent). A one-minute limit only
+/// keeps a publisher from running forever should nsqd never die.
+fn publish_until_broken(
+    addr: SocketAddr,
+    round: usize,
+    oks: Arc<AtomicUsize>,
+) -> (Vec<String>, Vec<String>) {
     let mut acked = Vec::new();
     let mut sent = Vec::new();
     let Ok(stream) = std::net::TcpStream::connect(addr) else {
@@ -312,7 +319,7 @@ fn publish_until_broken(addr: SocketAddr, round: usize) -> (Vec<String>, Vec<Str
     if c.stream.write_all(b"  V2").is_err() {
         return (acked, sent);
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(60);
     let mut seq = 0usize;
     while Instant::now() < deadline {
         let bodies: Vec<String> = if seq % 7 == 6 {
@@ -339,8 +346,11 @@ fn publish_until_broken(addr: SocketAddr, round: usize) -> (Vec<String>, Vec<Str
         if c.stream.write_all(&out).is_err() {
             break;
         }
-        match c.try_read_frame(Duration::from_secs(5)) {
-            Ok(f) if f.frame_type == 0 && f.data == b"OK" => acked.extend(bodies),
+        match c.try_read_frame(WAIT) {
+            Ok(f) if f.frame_type == 0 && f.data == b"OK" => {
+                acked.extend(bodies);
+                oks.fetch_add(1, Ordering::SeqCst);
+            }
             Ok(f) => panic!("unexpected reply {} {:?}", f.frame_type, f.text()),
             Err(_) => break,
         }
@@ -360,8 +370,15 @@ fn kill9_rounds_keep_every_acknowledged_publish() {
     for round in 0..ROUNDS {
         let node = Node::start(&dir.0, &args);
         let addr = node.tcp;
-        let publisher = std::thread::spawn(move || publish_until_broken(addr, round));
-        let delay = rng.range(20, 200);
+        let oks = Arc::new(AtomicUsize::new(0));
+        let counted = oks.clone();
+        let publisher = std::thread::spawn(move || publish_until_broken(addr, round, counted));
+        // The crash comes at a random point once publishing is under way: the sleep
+        // picks that point, it synchronises nothing.
+        common::eventually("a first acknowledged publish", || {
+            oks.load(Ordering::SeqCst) > 0
+        });
+        let delay = rng.range(0, 200);
         std::thread::sleep(Duration::from_millis(delay));
         node.kill9();
         let (a, s) = publisher.join().expect("publisher thread");
@@ -390,19 +407,38 @@ fn kill9_rounds_keep_every_acknowledged_publish() {
     // process died are still read back (go-diskqueue salvages the old file's tail).
     let mut cons = node.consumer("crash", "c", 500);
     let mut msgs = consume_fin(&mut cons, depth);
-    while let Some(m) = cons.try_read_message(Duration::from_secs(2)) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let note = |m: &Msg, seen: &mut HashMap<String, usize>| {
+        let body = String::from_utf8(m.body.clone()).expect("utf-8 body");
+        assert!(sent.contains(&body), "body never sent: {body:?}");
+        *seen.entry(body).or_default() += 1;
+    };
+    for m in &msgs {
+        note(m, &mut seen);
+    }
+    // Past the depth come salvaged records; every acknowledged body must be among them,
+    // so wait for each one still missing (WAIT per message only turns a hang into a
+    // failure), then take what else arrives within a short window.
+    while acked.iter().any(|b| !seen.contains_key(b)) {
+        let Some(m) = cons.try_read_message(WAIT) else {
+            break; // the `lost` assertion below names what is missing
+        };
         cons.fin(&m.id);
+        note(&m, &mut seen);
         msgs.push(m);
         assert!(
             msgs.len() <= sent.len(),
             "more messages than were ever sent"
         );
     }
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for m in &msgs {
-        let body = String::from_utf8(m.body.clone()).expect("utf-8 body");
-        assert!(sent.contains(&body), "body never sent: {body:?}");
-        *seen.entry(body).or_default() += 1;
+    while let Some(m) = cons.try_read_message(Duration::from_millis(500)) {
+        cons.fin(&m.id);
+        note(&m, &mut seen);
+        msgs.push(m);
+        assert!(
+            msgs.len() <= sent.len(),
+            "more messages than were ever sent"
+        );
     }
     let dups: Vec<_> = seen.iter().filter(|(_, &n)| n > 1).collect();
     assert!(dups.is_empty(), "duplicates: {dups:?}");
@@ -441,7 +477,7 @@ fn dpub_deferral_survives_sigterm() {
     let mut cons = node.consumer("later", "c", 1);
     let mut last = Value::Null;
     assert!(
-        wait_until(Duration::from_secs(3), || {
+        wait_until(WAIT, || {
             last = node.stats();
             num(&channel(topic(&last, "later"), "c")["deferred_count"]) == 1
         }),
@@ -459,10 +495,11 @@ fn dpub_deferral_survives_sigterm() {
         1,
         "{s}"
     );
-    let left = (t0 + Duration::from_secs(70)).saturating_duration_since(Instant::now());
+    // Due 60 s after the DPUB; WAIT past that only turns a hang into a failure.
+    let left = (t0 + Duration::from_secs(60) + WAIT).saturating_duration_since(Instant::now());
     let m = cons
         .try_read_message(left)
-        .expect("deferred message not delivered within 70 s of the DPUB");
+        .expect("deferred message never delivered");
     let elapsed = t0.elapsed();
     assert!(
         elapsed >= Duration::from_millis(59_900),
@@ -508,7 +545,7 @@ fn expect_fixture_messages(c: &mut Client, queue: &str, expected: &Value) {
 /// Test 4: nsq-rs takes over a data dir written by Go nsqd 1.3.0.
 #[test]
 fn takes_over_go_nsqd_data_dir() {
-    let fixtures = Path::new("/work/shared/fixtures");
+    let fixtures = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures"));
     let expected: Value = serde_json::from_slice(
         &std::fs::read(fixtures.join("go-nsqd-1.3.0-expected.json")).expect("expected json"),
     )

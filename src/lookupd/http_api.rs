@@ -610,7 +610,14 @@ mod tests {
 
     #[test]
     fn expired_tombstones_and_inactive_producers() {
-        let (r, db) = ctx_with(Duration::from_millis(50), Duration::ZERO);
+        // Two views of one db: one that keeps producers active for an hour, one that
+        // drops them after 50 ms of silence.
+        let (r, db) = ctx_with(HOUR, Duration::ZERO);
+        let quick = router(Arc::new(HttpContext {
+            db: db.clone(),
+            inactive_producer_timeout: Duration::from_millis(50),
+            tombstone_lifetime: Duration::ZERO,
+        }));
         {
             let mut db = lock(&db);
             db.add_peer(peer("127.0.0.1:5000", 4151));
@@ -624,12 +631,23 @@ mod tests {
             json_of(&call(&r, "GET", "/nodes"))["producers"][0]["tombstones"],
             json!([false])
         );
-        std::thread::sleep(Duration::from_millis(80));
+        // Once silent for longer than 50 ms, the producer is left out. Judged at request
+        // time, so wait for it (the deadline only turns a hang into a failure).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while body(&call(&quick, "GET", "/nodes")) != r#"{"producers":[]}"# {
+            assert!(
+                Instant::now() < deadline,
+                "the producer never went inactive"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
         assert_eq!(
-            body(&call(&r, "GET", "/lookup?topic=t")),
+            body(&call(&quick, "GET", "/lookup?topic=t")),
             r#"{"channels":[],"producers":[]}"#
         );
-        assert_eq!(body(&call(&r, "GET", "/nodes")), r#"{"producers":[]}"#);
+        // The same producer, judged with the hour-long timeout, is still there.
+        let lookup = json_of(&call(&r, "GET", "/lookup?topic=t"));
+        assert_eq!(lookup["producers"].as_array().unwrap().len(), 1);
     }
 
     #[test]

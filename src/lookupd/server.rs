@@ -7,7 +7,7 @@ use super::options::Options;
 use super::v1::{Identity, V1Handler};
 use crate::reactor::{Reactor, Wakeup};
 use std::io;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -26,7 +26,7 @@ impl Server {
     /// Binds both listeners and starts serving.
     pub fn start(opts: &Options) -> io::Result<Server> {
         // Bind HTTP first: the IDENTIFY reply carries our real HTTP port.
-        let listener = TcpListener::bind(crate::nsqd::server::resolve(&opts.http_address)?)?;
+        let listener = crate::listen::bind(crate::nsqd::server::resolve(&opts.http_address)?)?;
         let http_addr = listener.local_addr()?;
         let http_port = http_addr.port();
         let reactor = Reactor::bind(crate::nsqd::server::resolve(&opts.tcp_address)?)?;

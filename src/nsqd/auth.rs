@@ -367,7 +367,8 @@ mod tests {
     use std::net::{TcpListener, TcpStream};
     use std::thread::{self, JoinHandle};
 
-    const T: Duration = Duration::from_secs(5);
+    /// A generous deadline: it only turns a hang into a failure.
+    const T: Duration = Duration::from_secs(30);
 
     /// A 200 reply carrying `json`.
     fn ok(json: &str) -> String {
@@ -655,10 +656,23 @@ mod tests {
         );
     }
 
+    /// Every start in `0..n` comes up, and nothing outside it. The draws follow the
+    /// clock, so they are repeated until each start has been seen; the deadline only
+    /// turns a stuck clock into a failure.
     #[test]
     fn rotation_starts_anywhere_in_range() {
+        let deadline = Instant::now() + Duration::from_secs(30);
         for n in 1..6 {
-            assert!(random_below(n) < n);
+            let mut seen = vec![false; n];
+            while seen.contains(&false) {
+                assert!(
+                    Instant::now() < deadline,
+                    "starts seen for {n} servers: {seen:?}"
+                );
+                let start = random_below(n);
+                assert!(start < n, "start {start} for {n} servers");
+                seen[start] = true;
+            }
         }
     }
 

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 /// Disk work collected under the registry lock.
 #[derive(Default)]
 struct Pending {
-    jobs: Vec<SyncJob>,
+    jobs: Vec<std::io::Result<SyncJob>>,
     metadata: Option<(u64, Metadata)>,
 }
 
@@ -81,11 +81,12 @@ impl Persister {
         }
     }
 
-    /// Does the collected work, without the registry lock.
-    fn finish(&self, pending: Pending) {
+    /// Does the collected work, without the registry lock; the first fsync failure.
+    fn finish(&self, pending: Pending) -> std::io::Result<()> {
+        let mut result = Ok(());
         for job in pending.jobs {
-            if let Err(e) = job.run() {
-                log::error!("diskqueue sync failed: {e}");
+            if let Err(e) = job.and_then(SyncJob::run) {
+                result = result.and(Err(e));
             }
         }
         if let Some((generation, meta)) = pending.metadata {
@@ -98,26 +99,33 @@ impl Persister {
                 }
             }
         }
+        result
     }
 
     /// Makes every write done so far durable as the flags ask (`force_sync`: fsync
     /// any unsynced queue), and saves changed metadata. Call it without holding the
     /// registry lock; it takes it briefly.
-    pub fn flush(&self, registry: &Mutex<Registry>, force_sync: bool) {
+    /// A failed fsync is reported by `/ping` and returned.
+    pub fn flush(&self, registry: &Mutex<Registry>, force_sync: bool) -> std::io::Result<()> {
         let _serial = self.flushing.lock().unwrap_or_else(|p| p.into_inner());
         let pending = self.collect(&mut lock(registry), force_sync);
-        self.finish(pending);
+        let result = self.finish(pending);
+        if result.is_err() {
+            lock(registry).record_sync(&result);
+        }
+        result
     }
 
     /// After a change: with `--sync-every=1`, flushes now (an OK may follow once it
-    /// returns); otherwise asks the syncer thread to do the disk work owed.
-    pub fn settle(&self, registry: &Mutex<Registry>) {
+    /// returns `Ok`; an error means the writes are not known to be durable);
+    /// otherwise asks the syncer thread to do the disk work owed.
+    pub fn settle(&self, registry: &Mutex<Registry>) -> std::io::Result<()> {
         if self.sync_every_write {
-            self.flush(registry, false);
-        } else {
-            *self.nudge.lock().unwrap_or_else(|p| p.into_inner()) = true;
-            self.nudged.notify_one();
+            return self.flush(registry, false);
         }
+        *self.nudge.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.nudged.notify_one();
+        Ok(())
     }
 
     /// Waits up to `timeout` for a nudge; true if there was one.
@@ -128,6 +136,37 @@ impl Persister {
             .wait_timeout_while(guard, timeout, |nudged| !*nudged)
             .unwrap_or_else(|p| p.into_inner());
         std::mem::take(&mut *nudged)
+    }
+}
+
+/// How many fsyncs a clean stop runs at once.
+const STOP_SYNCERS: usize = 32;
+
+/// Runs `jobs` side by side on up to [`STOP_SYNCERS`] threads (a clean stop with
+/// thousands of queues would take seconds one fsync at a time); the first failure.
+pub fn run_jobs(jobs: Vec<SyncJob>) -> std::io::Result<()> {
+    let threads = jobs.len().min(STOP_SYNCERS);
+    let jobs = Mutex::new(jobs);
+    let failed: Mutex<Option<std::io::Error>> = Mutex::new(None);
+    let take = || jobs.lock().unwrap_or_else(|p| p.into_inner()).pop();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                while let Some(job) = take() {
+                    if let Err(e) = job.run() {
+                        log::error!("diskqueue sync at stop failed: {e}");
+                        failed
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .get_or_insert(e);
+                    }
+                }
+            });
+        }
+    });
+    match failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 
@@ -145,10 +184,10 @@ pub fn spawn_syncer(
             let mut next = Instant::now() + interval;
             while !stop.load(Ordering::SeqCst) {
                 if persister.wait_for_nudge(Duration::from_millis(50).min(interval)) {
-                    persister.flush(&registry, false);
+                    let _ = persister.flush(&registry, false); // reported by /ping
                 }
                 if Instant::now() >= next {
-                    persister.flush(&registry, true);
+                    let _ = persister.flush(&registry, true);
                     next = Instant::now() + interval;
                 }
             }
@@ -206,7 +245,7 @@ mod tests {
         let dir = temp("sync1");
         let registry = registry_in(&dir);
         let persister = Persister::new(dir.clone(), true);
-        persister.settle(&registry);
+        persister.settle(&registry).unwrap();
         assert!(dir.join(metadata::FILE).exists());
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -216,7 +255,7 @@ mod tests {
         let dir = temp("nudge");
         let registry = registry_in(&dir);
         let persister = Arc::new(Persister::new(dir.clone(), false));
-        persister.settle(&registry);
+        persister.settle(&registry).unwrap();
         assert!(
             !dir.join(metadata::FILE).exists(),
             "the writer did not wait"

@@ -42,9 +42,23 @@ pub struct HttpContext {
 }
 
 /// After a change: do the disk work owed (outside the lock) and wake the reactor.
-fn settle(ctx: &HttpContext) {
-    ctx.persister.settle(&ctx.registry);
+/// With `--sync-every=1` an error means the change is not known to be on disk.
+fn settle(ctx: &HttpContext) -> std::io::Result<()> {
+    let result = ctx.persister.settle(&ctx.registry);
     ctx.wakeup.wake();
+    result
+}
+
+/// The answer to a publish: `OK` once stored (and, with `--sync-every=1`, synced);
+/// a disk that refused it is `503 EXITING`, as Go's nsqd answers any failed put.
+fn published(ctx: &HttpContext, result: std::io::Result<()>) -> Response {
+    match result.and_then(|()| settle(ctx)) {
+        Ok(()) => ok_text(),
+        Err(e) => {
+            log::error!("HTTP: publish failed - {e}");
+            err(503, "EXITING")
+        }
+    }
 }
 
 /// The `X-NSQ-Content-Type` header of every V1 response.
@@ -75,7 +89,8 @@ pub fn router(ctx: Arc<HttpContext>) -> Router {
     let mut r = Router::new();
     r.decorate_errors(v1);
     let c = ctx.clone();
-    r.add("GET", "/ping", move |_| Response::text(200, "OK"));
+    r.add("GET", "/ping", move |_| ping(&c));
+    let c = ctx.clone();
     r.add("GET", "/info", move |_| info(&c));
     let c = ctx.clone();
     r.add("POST", "/pub", move |req| publish(&c, req))
@@ -219,9 +234,9 @@ fn publish(ctx: &HttpContext, req: &Request) -> Response {
             _ => return err(400, "INVALID_DEFER"),
         },
     };
-    lock(&ctx.registry).publish(&topic, [req.body.as_slice()], defer_ms, Instant::now());
-    settle(ctx);
-    ok_text()
+    let result =
+        lock(&ctx.registry).publish(&topic, [req.body.as_slice()], defer_ms, Instant::now());
+    published(ctx, result)
 }
 
 fn multi_publish(ctx: &HttpContext, req: &Request) -> Response {
@@ -259,11 +274,19 @@ fn multi_publish(ctx: &HttpContext, req: &Request) -> Response {
         }
         lines
     };
-    if !bodies.is_empty() {
-        lock(&ctx.registry).publish(&topic, bodies, 0, Instant::now());
-        settle(ctx);
+    if bodies.is_empty() {
+        return ok_text();
     }
-    ok_text()
+    let result = lock(&ctx.registry).publish(&topic, bodies, 0, Instant::now());
+    published(ctx, result)
+}
+
+/// `OK`, or `500 NOK - <error>` while the most recent disk write or fsync failed.
+fn ping(ctx: &HttpContext) -> Response {
+    match lock(&ctx.registry).disk_error() {
+        None => Response::text(200, "OK"),
+        Some(e) => Response::text(500, format!("NOK - {e}")),
+    }
 }
 
 fn stats_route(ctx: &HttpContext, req: &Request) -> Response {
@@ -303,7 +326,7 @@ fn not_found(e: NotFound) -> Response {
 fn done(result: Result<(), NotFound>, ctx: &HttpContext) -> Response {
     match result {
         Ok(()) => {
-            settle(ctx);
+            let _ = settle(ctx); // not a publish: reported by /ping
             ok_empty()
         }
         Err(e) => not_found(e),
@@ -314,7 +337,7 @@ fn topic_create(ctx: &HttpContext, req: &Request) -> Response {
     match topic_param(req) {
         Ok((_, topic)) => {
             ctx.lookup.create_topic(&topic);
-            settle(ctx);
+            let _ = settle(ctx); // not a publish: reported by /ping
             ok_empty()
         }
         Err(resp) => resp,
@@ -384,7 +407,7 @@ fn channel_create(ctx: &HttpContext, req: &Request) -> Response {
     match channel_params(ctx, req) {
         Ok((topic, channel)) => {
             lock(&ctx.registry).channel(&topic, &channel, Instant::now());
-            settle(ctx);
+            let _ = settle(ctx); // not a publish: reported by /ping
             ok_empty()
         }
         Err(resp) => resp,

@@ -145,7 +145,7 @@ impl Server {
         let http_listener = if opts.http_address.is_empty() {
             None
         } else {
-            Some(std::net::TcpListener::bind(resolve(&opts.http_address)?)?)
+            Some(crate::listen::bind(resolve(&opts.http_address)?)?)
         };
         let http_port = match &http_listener {
             Some(l) => l.local_addr()?.port(),
@@ -279,9 +279,11 @@ impl Server {
             // Clients are gone: everything in memory, in flight or deferred goes to disk.
             let mut reg = lock(&self.registry);
             let meta = reg.metadata();
-            reg.persist(Instant::now());
+            let jobs = reg.persist(Instant::now());
             drop(reg);
+            let synced = super::durability::run_jobs(jobs);
             metadata::save(persister.data_path(), &meta)?;
+            synced?;
             log::info!(
                 "persisted topics and channels to {}",
                 persister.data_path().display()

@@ -492,7 +492,9 @@ pub fn collect(
     quantiles.sort_by(|a, b| b.total_cmp(a));
     let mut snapshot = Snapshot {
         version: node.version.clone(),
-        health: "OK".to_string(),
+        health: registry
+            .disk_error()
+            .map_or_else(|| "OK".to_string(), |e| format!("NOK - {e}")),
         start_time: node.start_time,
         uptime: now.saturating_duration_since(node.started),
         now_unix: unix_now(),
@@ -982,7 +984,8 @@ pub(crate) mod tests {
         producer.hostname = "127.0.0.1".into();
         producer.user_agent = String::new();
         reg.add_client(2, producer);
-        reg.publish("h1", [&b"hello"[..], b"world", b"!!!!!!"], 0, now);
+        reg.publish("h1", [&b"hello"[..], b"world", b"!!!!!!"], 0, now)
+            .unwrap();
         reg.count_publish(2, "h1", 3);
         let mut got = Vec::new();
         reg.pump(now, |c, m| got.push((c, m.id)));
@@ -991,7 +994,7 @@ pub(crate) mod tests {
         reg.set_topic_paused("h2", true, now).unwrap();
         reg.set_channel_paused("h2", "c1", true).unwrap();
         reg.topic("h3");
-        reg.publish("h3", [&b"x"[..]], 0, now);
+        reg.publish("h3", [&b"x"[..]], 0, now).unwrap();
         reg
     }
 
@@ -1306,7 +1309,7 @@ pub(crate) mod tests {
     fn pub_counts_quirk() {
         let now = Instant::now();
         let mut reg = sample_registry(now);
-        reg.publish("h3", [&b"y"[..]], 0, now);
+        reg.publish("h3", [&b"y"[..]], 0, now).unwrap();
         reg.count_publish(2, "h3", 1);
         let v = json(&snapshot(&mut reg, &StatsQuery::default()));
         assert_eq!(v["producers"][0]["pub_counts"].as_array().unwrap().len(), 1);

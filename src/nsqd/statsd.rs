@@ -329,7 +329,7 @@ mod tests {
         }
         assert_eq!(lines.iter().filter(|l| l.contains(".mem.")).count(), 9);
 
-        reg.publish("h1", [&b"ab"[..]], 0, now);
+        reg.publish("h1", [&b"ab"[..]], 0, now).unwrap();
         let lines = p.lines(&snap(&mut reg), Some(&mem));
         assert!(lines.contains(&"nsq.h_1.topic.h1.message_count:1|c".to_string()));
         assert!(lines.contains(&"nsq.h_1.topic.h1.message_bytes:2|c".to_string()));
@@ -339,7 +339,7 @@ mod tests {
 
         // A recreated topic counts from zero again.
         reg.delete_topic("h1").unwrap();
-        reg.publish("h1", [&b"z"[..]], 0, now);
+        reg.publish("h1", [&b"z"[..]], 0, now).unwrap();
         let lines = p.lines(&snap(&mut reg), None);
         assert!(lines.contains(&"nsq.h_1.topic.h1.message_count:1|c".to_string()));
         assert!(!lines.iter().any(|l| l.contains("mem.")));
@@ -402,30 +402,49 @@ mod tests {
         assert_eq!(packets(&lines, 0).len(), 1);
     }
 
-    #[test]
-    fn pushes_over_udp_and_stops_promptly() {
-        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-        sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let now = Instant::now();
-        let registry = Arc::new(Mutex::new(sample_registry(now)));
-        let stop = Arc::new(AtomicBool::new(false));
-        let opts = StatsdOptions {
-            address: sock.local_addr().unwrap().to_string(),
+    /// Generous: a deadline that only turns a hang into a failure.
+    const WAIT: Duration = Duration::from_secs(30);
+
+    fn options(address: String, interval: Duration) -> StatsdOptions {
+        StatsdOptions {
+            address,
             prefix: "nsq.%s".into(),
-            interval: Duration::from_millis(200),
+            interval,
             udp_packet_size: 508,
             mem_stats: true,
             exclude_ephemeral: false,
             broadcast_address: "10.0.0.1".into(),
             http_port: 4151,
-        };
+        }
+    }
+
+    /// Waits for `handle`'s thread to end, failing the test after [`WAIT`].
+    fn join_within_wait(handle: JoinHandle<()>) {
+        let deadline = Instant::now() + WAIT;
+        while !handle.is_finished() {
+            assert!(Instant::now() < deadline, "the pusher did not stop");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        handle.join().expect("the pusher thread panicked");
+    }
+
+    #[test]
+    fn pushes_over_udp_in_packets_of_at_most_the_packet_size() {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(WAIT)).unwrap();
+        let registry = Arc::new(Mutex::new(sample_registry(Instant::now())));
+        let stop = Arc::new(AtomicBool::new(false));
+        let opts = options(
+            sock.local_addr().unwrap().to_string(),
+            Duration::from_millis(200),
+        );
         let handle = spawn(opts, registry, node(Vec::new()), stop.clone()).unwrap();
+        // mem.gc_runs is the last line of a push: read one whole push.
         let mut all = String::new();
         let mut buf = [0u8; 2048];
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !all.contains("mem.gc_runs") && Instant::now() < deadline {
-            let n = sock.recv(&mut buf).expect("a datagram");
-            assert!(n <= 508);
+        while !all.contains("mem.gc_runs") {
+            let n = sock.recv(&mut buf).expect("a datagram within WAIT");
+            assert!(n <= 508, "datagram of {n} bytes");
             all.push_str(std::str::from_utf8(&buf[..n]).unwrap());
         }
         assert!(
@@ -436,9 +455,26 @@ mod tests {
             all.contains("nsq.10_0_0_1_4151.topic.h1.channel.chx.depth:2|g\n"),
             "{all}"
         );
-        let stopped = Instant::now();
         stop.store(true, Ordering::SeqCst);
-        handle.join().unwrap();
-        assert!(stopped.elapsed() < Duration::from_millis(500));
+        join_within_wait(handle);
+    }
+
+    /// With an hour-long interval, setting `stop` ends the thread without waiting the
+    /// interval out (and without a push): the wait only turns a hang into a failure.
+    #[test]
+    fn stops_promptly_without_waiting_out_the_interval() {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_nonblocking(true).unwrap();
+        let registry = Arc::new(Mutex::new(sample_registry(Instant::now())));
+        let stop = Arc::new(AtomicBool::new(false));
+        let hour = Duration::from_secs(3600);
+        let opts = options(sock.local_addr().unwrap().to_string(), hour);
+        let handle = spawn(opts, registry, node(Vec::new()), stop.clone()).unwrap();
+        assert!(!handle.is_finished(), "the pusher runs until stopped");
+        stop.store(true, Ordering::SeqCst);
+        join_within_wait(handle);
+        let mut buf = [0u8; 2048];
+        let nothing = sock.recv(&mut buf).unwrap_err();
+        assert_eq!(nothing.kind(), std::io::ErrorKind::WouldBlock, "no push");
     }
 }

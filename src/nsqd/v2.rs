@@ -205,6 +205,8 @@ impl V2Handler {
         let mut used = 0;
         // IDENTIFY turned compression on: what follows it in `input` is compressed.
         let mut switched = false;
+        // Where the output stood before the batch's first publish, and its command.
+        let mut first_publish: Option<(usize, &'static str)> = None;
         let mut registry = lock(&self.registry);
         while used < input.len() {
             let Some(conn) = net.conn(id) else {
@@ -226,6 +228,10 @@ impl V2Handler {
                             break;
                         }
                         used += n;
+                        if first_publish.is_none() {
+                            let name = publish_name(&command);
+                            first_publish = name.zip(out(net, id)).map(|(c, o)| (o.len(), c));
+                        }
                         let result = self.execute(&mut registry, net, id, client, command, now);
                         switched = !compressed
                             && result.is_ok()
@@ -255,10 +261,22 @@ impl V2Handler {
                 break;
             }
         }
-        // With --sync-every=1, fsync (group-committing the batch) before the replies
-        // are flushed at the end of the round; never with the registry lock held.
+        // With --sync-every=1, fsync (group-committing the batch) before the replies are
+        // flushed at the end of the round; never with the registry lock held. Should
+        // it fail, the OKs owed since the batch's first publish are taken back: that
+        // publish is answered with its error instead, and the connection closed.
         drop(registry);
-        self.persister.settle(&self.registry);
+        if let Err(e) = self.persister.settle(&self.registry) {
+            if let Some((mark, command)) = first_publish {
+                if let Some(out) = out(net, id) {
+                    out.truncate(mark);
+                }
+                let e = pub_failed(command)(e);
+                send_error(net, id, &e);
+                log::info!("client({client}) fatal: {e}");
+                net.close(id);
+            }
+        }
         if let Some(conn) = net.conn(id) {
             let mut input = input;
             input.drain(..used);
@@ -339,13 +357,13 @@ impl V2Handler {
             }
             Command::Nop => Ok(()),
             Command::Pub { topic, body } => {
-                registry.publish(topic, [body], 0, now);
+                (registry.publish(topic, [body], 0, now)).map_err(pub_failed("PUB"))?;
                 registry.count_publish(client, topic, 1);
                 send_response(net, id, b"OK");
                 Ok(())
             }
             Command::Mpub { topic, bodies } => {
-                registry.publish(topic, bodies, 0, now);
+                (registry.publish(topic, bodies, 0, now)).map_err(pub_failed("MPUB"))?;
                 registry.count_publish(client, topic, bodies.len() as u64);
                 send_response(net, id, b"OK");
                 Ok(())
@@ -355,7 +373,7 @@ impl V2Handler {
                 defer_ms,
                 body,
             } => {
-                registry.publish(topic, [body], defer_ms, now);
+                (registry.publish(topic, [body], defer_ms, now)).map_err(pub_failed("DPUB"))?;
                 registry.count_publish(client, topic, 1);
                 send_response(net, id, b"OK");
                 Ok(())
@@ -816,6 +834,27 @@ fn send_error(net: &mut Net<V2Conn>, id: ConnId, err: &ProtoError) {
     if let Some(out) = out(net, id) {
         proto::write_error(out, err);
     }
+}
+
+/// The name of a publish command (`None` for the others).
+fn publish_name(command: &Command<'_>) -> Option<&'static str> {
+    match command {
+        Command::Pub { .. } => Some("PUB"),
+        Command::Mpub { .. } => Some("MPUB"),
+        Command::Dpub { .. } => Some("DPUB"),
+        _ => None,
+    }
+}
+
+/// The fatal error of a publish the disk refused: `E_PUB_FAILED PUB failed <err>`
+/// (MPUB, DPUB likewise), as Go's nsqd answers.
+fn pub_failed(command: &'static str) -> impl FnOnce(std::io::Error) -> ProtoError {
+    let code = match command {
+        "MPUB" => "E_MPUB_FAILED",
+        "DPUB" => "E_DPUB_FAILED",
+        _ => "E_PUB_FAILED",
+    };
+    move |e| ProtoError::fatal(code, format!("{command} failed {e}"))
 }
 
 fn show_id(id: &proto::MessageId) -> String {

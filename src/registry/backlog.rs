@@ -14,12 +14,12 @@
 //! and disk both hold messages it re-appends the disk part behind the memory part, so
 //! the files stay in go-diskqueue's format and a Go nsqd reads them in the same order.
 
+use super::disk_status::DiskStatus;
 use super::message::{Batch, Body, Message};
 use crate::diskqueue::{DiskQueue, SyncJob};
 use crate::proto::{self, MESSAGE_HEADER_LEN};
 use std::collections::VecDeque;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Encodes a message as a disk record: `[ts][attempts][id][body]`.
@@ -86,10 +86,12 @@ pub struct Backlog {
     mem_len: usize,
     mem_limit: usize,
     disk: Option<DiskQueue>,
-    /// Set when a disk write failed; `/ping` reports it.
-    pub last_error: Option<String>,
-    /// Shared with the registry: disk writes since it last looked for fsyncs owed.
-    disk_writes: Option<Arc<AtomicU64>>,
+    /// Why the disk queue could not be opened: messages past memory are refused.
+    broken: Option<String>,
+    /// Shared with the registry: disk writes and the last failure.
+    status: Option<Arc<DiskStatus>>,
+    /// The queue's name, for the log.
+    name: String,
 }
 
 impl Backlog {
@@ -101,14 +103,24 @@ impl Backlog {
             mem_len: 0,
             mem_limit,
             disk,
-            last_error: None,
-            disk_writes: None,
+            broken: None,
+            status: None,
+            name: String::new(),
         }
     }
 
-    /// Counts this backlog's disk writes in `counter`.
-    pub fn counting(mut self, counter: Arc<AtomicU64>) -> Backlog {
-        self.disk_writes = Some(counter);
+    /// A backlog whose disk queue could not be opened (`why`): it keeps `mem_limit`
+    /// messages in memory and refuses new ones past that.
+    pub fn broken(mem_limit: usize, why: String) -> Backlog {
+        let mut b = Backlog::new(mem_limit, None);
+        b.broken = Some(why);
+        b
+    }
+
+    /// Reports this backlog's (`name`) disk writes and failures to `status`.
+    pub fn reporting(mut self, name: &str, status: Arc<DiskStatus>) -> Backlog {
+        self.status = Some(status);
+        self.name = name.to_string();
         self
     }
 
@@ -127,12 +139,6 @@ impl Backlog {
         self.disk.as_ref().map_or(0, DiskQueue::depth)
     }
 
-    fn count_disk_write(&self) {
-        if let Some(counter) = &self.disk_writes {
-            counter.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
     /// How many more messages memory takes now: none once anything is on disk (new
     /// messages queue behind it there).
     fn mem_room(&self) -> usize {
@@ -142,22 +148,17 @@ impl Backlog {
         self.mem_limit.saturating_sub(self.mem_len)
     }
 
-    /// Writes a record made of `parts` to disk; on failure the caller keeps the
-    /// message in memory.
-    fn put_disk(&mut self, parts: &[&[u8]]) -> bool {
-        self.count_disk_write();
+    /// Writes a record made of `parts` to disk (there must be one), reporting how
+    /// it went.
+    fn put_disk(&mut self, parts: &[&[u8]]) -> io::Result<()> {
         let Some(disk) = &mut self.disk else {
-            return false;
+            return Err(io::Error::other("no disk queue"));
         };
-        match disk.put_parts(parts) {
-            Ok(()) => true,
-            Err(e) => {
-                // Keep the message rather than lose it; /ping reports the failure.
-                log::error!("diskqueue write failed: {e}");
-                self.last_error = Some(e.to_string());
-                false
-            }
+        let result = disk.put_parts(parts);
+        if let Some(status) = &self.status {
+            status.wrote(&self.name, &result);
         }
+        result
     }
 
     fn push_mem(&mut self, entry: Queued) {
@@ -165,17 +166,59 @@ impl Backlog {
         self.mem.push_back(entry);
     }
 
-    /// Appends a message at the tail.
+    /// Appends a message that was already accepted (requeued, timed out, handed on
+    /// by a topic): should its disk write fail it stays in memory, since it was
+    /// acknowledged once and must not be lost.
     pub fn push(&mut self, msg: Message) {
-        if self.mem_room() == 0 && (self.disk.is_none() || self.put_disk(&[&encode(&msg)])) {
-            return; // on disk, or dropped (ephemeral and full)
+        if self.mem_room() == 0 {
+            if self.disk.is_some() {
+                if self.put_disk(&[&encode(&msg)]).is_ok() {
+                    return;
+                }
+            } else if self.broken.is_none() {
+                return; // ephemeral and full: dropped, as nsqd does
+            }
         }
         self.push_mem(Queued::One(Box::new(msg)));
     }
 
-    /// Appends messages `range` of `batch` at the tail: what fits in memory as one
-    /// run, the rest on disk (or dropped, when ephemeral).
-    pub fn push_run(&mut self, batch: &Batch, range: std::ops::Range<u32>) {
+    /// Appends a newly published message; fails (keeping nothing) when it belongs on
+    /// disk and cannot be written there.
+    pub fn offer(&mut self, msg: Message) -> io::Result<()> {
+        if self.mem_room() > 0 {
+            self.push_mem(Queued::One(Box::new(msg)));
+            return Ok(());
+        }
+        match (&self.disk, &self.broken) {
+            (Some(_), _) => self.put_disk(&[&encode(&msg)]),
+            (None, Some(why)) => Err(io::Error::other(why.clone())),
+            (None, None) => Ok(()), // ephemeral and full: dropped, as nsqd does
+        }
+    }
+
+    /// Appends newly published messages `range` of `batch`: what fits in memory as
+    /// one run, the rest on disk (or dropped, when ephemeral). When a disk write
+    /// fails, that message and those after it are not kept, and the error returned.
+    pub fn push_run(&mut self, batch: &Batch, range: std::ops::Range<u32>) -> io::Result<()> {
+        let split = self.push_run_mem(batch, range.clone());
+        if let (None, Some(why)) = (&self.disk, &self.broken) {
+            return match split < range.end {
+                true => Err(io::Error::other(why.clone())),
+                false => Ok(()),
+            };
+        }
+        if self.disk.is_none() {
+            return Ok(());
+        }
+        for index in split..range.end {
+            let header = header_in_batch(batch, index);
+            self.put_disk(&[&header, batch.body(index)])?;
+        }
+        Ok(())
+    }
+
+    /// Puts what fits of `range` in memory as one run; returns where the rest starts.
+    fn push_run_mem(&mut self, batch: &Batch, range: std::ops::Range<u32>) -> u32 {
         let in_mem = self.mem_room().min(range.len()) as u32;
         let split = range.start + in_mem;
         if in_mem > 0 {
@@ -185,21 +228,19 @@ impl Backlog {
                 end: split,
             });
         }
-        if self.disk.is_none() {
-            return;
-        }
-        for index in split..range.end {
-            let header = header_in_batch(batch, index);
-            if !self.put_disk(&[&header, batch.body(index)]) {
-                self.push_mem(Queued::One(Box::new(batch.message(index))));
-            }
-        }
+        split
     }
 
-    /// Appends an entry taken from another backlog with [`Backlog::pop_queued`].
+    /// Appends an entry taken from another backlog with [`Backlog::pop_queued`]: its
+    /// messages were accepted already, so they are kept (see [`Backlog::push`]).
     pub fn push_queued(&mut self, entry: &Queued) {
         match entry {
-            Queued::Run { batch, next, end } => self.push_run(batch, *next..*end),
+            Queued::Run { batch, next, end } => {
+                let split = self.push_run_mem(batch, *next..*end);
+                for index in split..*end {
+                    self.push(batch.message(index));
+                }
+            }
             Queued::One(msg) => self.push(Message::clone(msg)),
         }
     }
@@ -256,25 +297,25 @@ impl Backlog {
         }
     }
 
-    /// The disk work owed (sync every N writes, rollovers), if any.
-    pub fn sync_job(&mut self, force: bool) -> Option<SyncJob> {
+    /// The disk work owed (sync every N writes, rollovers), if any; an error when the
+    /// buffered records could not even be written (reported, and the sync owed still).
+    pub fn sync_job(&mut self, force: bool) -> Option<io::Result<SyncJob>> {
         let disk = self.disk.as_mut()?;
         if !(disk.needs_sync() || force && disk.dirty()) {
             return None;
         }
-        match disk.sync_job() {
-            Ok(job) => Some(job),
-            Err(e) => {
-                log::error!("diskqueue sync failed: {e}");
-                self.last_error = Some(e.to_string());
-                None
-            }
+        let job = disk.sync_job();
+        if let (Err(e), Some(status)) = (&job, &self.status) {
+            status.record(&self.name, &Err(io::Error::new(e.kind(), e.to_string())));
         }
+        Some(job)
     }
 
     /// Clean stop: everything held goes to disk, oldest first, then `extra` (in-flight
     /// and deferred messages) behind it; the queue is synced and closed.
-    pub fn persist(mut self, extra: Vec<Message>) -> io::Result<()> {
+    /// The fsyncs are left to the job pushed on `jobs`, so a stop with many queues
+    /// can run them side by side.
+    pub fn persist(mut self, extra: Vec<Message>, jobs: &mut Vec<SyncJob>) -> io::Result<()> {
         let Some(mut disk) = self.disk.take() else {
             return Ok(());
         };
@@ -301,7 +342,8 @@ impl Backlog {
         for msg in &extra {
             disk.put(&encode(msg))?;
         }
-        disk.close()
+        jobs.push(disk.sync_job()?);
+        Ok(())
     }
 
     /// Removes the disk files (topic or channel deleted).
@@ -353,8 +395,9 @@ mod tests {
     fn a_run_splits_between_memory_and_disk_in_order() {
         let (dir, dq) = disk("split");
         let mut b = Backlog::new(3, Some(dq));
-        b.push_run(&batch(&[b"a", b"b", b"c", b"d", b"e"]), 0..5);
-        b.push_run(&batch(&[b"f"]), 0..1);
+        b.push_run(&batch(&[b"a", b"b", b"c", b"d", b"e"]), 0..5)
+            .unwrap();
+        b.push_run(&batch(&[b"f"]), 0..1).unwrap();
         assert_eq!((b.len(), b.backend_depth()), (6, 3));
         assert_eq!(drain(&mut b), [b"a", b"b", b"c", b"d", b"e", b"f"]);
         assert!(b.is_empty());
@@ -364,7 +407,7 @@ mod tests {
     #[test]
     fn ephemeral_overflow_of_a_run_is_dropped() {
         let mut b = Backlog::new(2, None);
-        b.push_run(&batch(&[b"a", b"b", b"c"]), 0..3);
+        b.push_run(&batch(&[b"a", b"b", b"c"]), 0..3).unwrap();
         assert_eq!(drain(&mut b), [b"a", b"b"]);
     }
 
@@ -372,11 +415,11 @@ mod tests {
     fn entries_move_whole_and_keep_their_place() {
         let mut topic = Backlog::new(100, None);
         let run = batch(&[b"a", b"b", b"c"]);
-        topic.push_run(&run, 0..3);
+        topic.push_run(&run, 0..3).unwrap();
         topic.push(run.message(1));
         let mut channel = Backlog::new(100, None);
         assert!(channel.pop().is_none());
-        channel.push_run(&run, 2..3);
+        channel.push_run(&run, 2..3).unwrap();
         while let Some(entry) = topic.pop_queued() {
             channel.push_queued(&entry);
         }
@@ -390,10 +433,14 @@ mod tests {
         let (dir, dq) = disk("persist");
         let mut b = Backlog::new(2, Some(dq));
         let run = batch(&[b"a", b"b", b"c"]);
-        b.push_run(&run, 0..3);
+        b.push_run(&run, 0..3).unwrap();
         b.pop();
         let extra = vec![run.message(0)];
-        b.persist(extra).unwrap();
+        let mut jobs = Vec::new();
+        b.persist(extra, &mut jobs).unwrap();
+        for job in jobs {
+            job.run().unwrap();
+        }
         let mut b = Backlog::new(0, Some(open(&dir)));
         assert_eq!(drain(&mut b), [b"b", b"c", b"a"]);
         std::fs::remove_dir_all(dir).unwrap();

@@ -226,10 +226,23 @@ impl Channel {
         }
     }
 
-    /// Takes messages `range` of a batch from its topic, queued behind the others.
-    pub fn put_run(&mut self, batch: &Batch, range: std::ops::Range<u32>) {
+    /// Takes newly published messages `range` of a batch from its topic, queued
+    /// behind the others; fails when the disk refuses them (see [`Backlog::push_run`]).
+    pub fn put_run(&mut self, batch: &Batch, range: std::ops::Range<u32>) -> std::io::Result<()> {
         self.message_count += range.len() as u64;
-        self.backlog.push_run(batch, range);
+        self.backlog.push_run(batch, range)
+    }
+
+    /// Takes messages `range` of a batch its topic held (accepted already): kept in
+    /// memory should the disk refuse them.
+    pub fn keep_run(&mut self, batch: &Batch, range: std::ops::Range<u32>) {
+        self.message_count += range.len() as u64;
+        let (next, end) = (range.start, range.end);
+        self.backlog.push_queued(&super::backlog::Queued::Run {
+            batch: batch.clone(),
+            next,
+            end,
+        });
     }
 
     fn defer(&mut self, msg: Message, at: Instant) {
@@ -455,7 +468,12 @@ impl Channel {
 impl Channel {
     /// Clean stop: the queue goes to disk in order, then the in-flight messages, then
     /// the deferred ones (whose due times are returned, with those not yet read back).
-    pub fn persist(mut self, now: Instant) -> std::io::Result<HashMap<MessageId, i64>> {
+    /// Its fsync is left to a job pushed on `jobs` (see [`Backlog::persist`]).
+    pub fn persist(
+        mut self,
+        now: Instant,
+        jobs: &mut Vec<crate::diskqueue::SyncJob>,
+    ) -> std::io::Result<HashMap<MessageId, i64>> {
         let mut deferrals = std::mem::take(&mut self.restored_deferrals);
         let mut in_flight: Vec<InFlight> = self.in_flight.drain().map(|(_, f)| f).collect();
         in_flight.sort_by_key(|f| f.delivered);
@@ -466,7 +484,7 @@ impl Channel {
             deferrals.insert(d.msg.id, now_ms + wait);
             messages.push(d.msg);
         }
-        self.backlog.persist(messages)?;
+        self.backlog.persist(messages, jobs)?;
         Ok(deferrals)
     }
 

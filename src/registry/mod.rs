@@ -12,6 +12,7 @@
 pub mod backlog;
 pub mod channel;
 pub mod deferrals;
+pub mod disk_status;
 pub mod latency;
 pub mod message;
 pub mod metadata;
@@ -21,10 +22,12 @@ use crate::diskqueue::{DiskQueue, SyncJob};
 use crate::proto::{ClientState, MessageId};
 use backlog::Backlog;
 use channel::{Channel, Consumer, InFlightError};
+use disk_status::DiskStatus;
 use message::Message;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::mpsc::{channel as oneshot, Receiver, Sender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use topic::Topic;
 
@@ -164,12 +167,9 @@ pub struct Registry {
     release_waiters: HashMap<String, Vec<Sender<()>>>,
     /// Topics, channels or pause flags changed since `nsqd.dat` was last written.
     metadata_dirty: bool,
-    /// Disk writes by any backlog since `sync_jobs` last looked.
-    disk_writes: DiskWrites,
+    /// Disk writes by any backlog since `sync_jobs` last looked, and the last failure.
+    disk_status: Arc<DiskStatus>,
 }
-
-/// Disk writes by any backlog, shared between the backlogs and their registry.
-type DiskWrites = std::sync::Arc<std::sync::atomic::AtomicU64>;
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -194,7 +194,7 @@ impl Registry {
             precreate: None,
             release_waiters: HashMap::new(),
             metadata_dirty: false,
-            disk_writes: Default::default(),
+            disk_status: Default::default(),
             rng: 0x9e37_79b9_7f4a_7c15 ^ message::unix_nanos() as u64,
         }
     }
@@ -307,7 +307,7 @@ impl Registry {
             listener,
             precreate,
             metadata_dirty,
-            disk_writes,
+            disk_status,
             ..
         } = self;
         topics.entry(name.to_string()).or_insert_with(|| {
@@ -315,7 +315,7 @@ impl Registry {
             tell(listener, Change::Registered(name.into(), None));
             *metadata_dirty |= !crate::proto::is_ephemeral(name);
             let mut topic =
-                Topic::with_backlog(name, config.node_id, backlog(config, name, disk_writes));
+                Topic::with_backlog(name, config.node_id, backlog(config, name, disk_status));
             topic.awaiting_channels = precreate
                 .as_ref()
                 .is_some_and(|tx| tx.send(name.to_string()).is_ok());
@@ -334,7 +334,7 @@ impl Registry {
             );
             let queue = format!("{topic}:{channel}");
             let mut ch =
-                Channel::with_backlog(channel, backlog(&self.config, &queue, &self.disk_writes));
+                Channel::with_backlog(channel, backlog(&self.config, &queue, &self.disk_status));
             if !self.config.e2e_percentiles.is_empty() {
                 ch.e2e = Some(latency::LatencyWindow::new(self.config.e2e_window, now));
             }
@@ -359,22 +359,36 @@ impl Registry {
         }
     }
 
-    /// Publishes `bodies` to `topic` (created if missing), deferred by `defer_ms`.
+    /// Publishes `bodies` to `topic` (created if missing), deferred by `defer_ms`;
+    /// fails when a disk refused messages (the publisher is told, nothing is kept
+    /// in unbounded memory).
     pub fn publish<'a>(
         &mut self,
         topic: &str,
         bodies: impl IntoIterator<Item = &'a [u8], IntoIter: Clone>,
         defer_ms: u64,
         now: Instant,
-    ) {
+    ) -> std::io::Result<()> {
         let t = self.topic(topic);
-        t.publish(bodies.into_iter(), defer_ms, now);
+        let result = t.publish(bodies.into_iter(), defer_ms, now);
         if t.flowing() {
             self.mark_topic_dirty(topic);
         }
         if defer_ms > 0 {
             self.lower_deadline(Some(now + Duration::from_millis(defer_ms)));
         }
+        result
+    }
+
+    /// The error of the most recent disk write or fsync, while it is the latest word
+    /// (`/ping` answers `NOK - <error>`).
+    pub fn disk_error(&self) -> Option<String> {
+        self.disk_status.error()
+    }
+
+    /// Records how an fsync of the queues went (done off the lock by the persister).
+    pub fn record_sync(&self, result: &std::io::Result<()>) {
+        self.disk_status.record("sync", result);
     }
 
     /// Records a new connection.
@@ -708,10 +722,9 @@ impl Registry {
 
     /// The disk work owed: queues that reached `--sync-every` (or, with `force`, any
     /// with unsynced writes). Run the jobs after releasing the lock.
-    pub fn sync_jobs(&mut self, force: bool) -> Vec<SyncJob> {
-        let written = self
-            .disk_writes
-            .swap(0, std::sync::atomic::Ordering::Relaxed);
+    /// A queue whose buffered records could not be written gives its error instead.
+    pub fn sync_jobs(&mut self, force: bool) -> Vec<std::io::Result<SyncJob>> {
+        let written = self.disk_status.take_writes();
         let mut jobs = Vec::new();
         // Without a disk write since the last look no queue reached --sync-every;
         // the periodic forced sync covers what reads leave owed.
@@ -729,10 +742,12 @@ impl Registry {
 
     /// Clean stop: every message held in memory, in flight or deferred goes to disk
     /// (in order: queue, in-flight, deferred); deferrals are saved beside the queues.
-    pub fn persist(&mut self, now: Instant) {
+    /// Returns the fsyncs still owed, to run without the lock (side by side).
+    pub fn persist(&mut self, now: Instant) -> Vec<SyncJob> {
+        let mut jobs = Vec::new();
         for (name, topic) in std::mem::take(&mut self.topics) {
             let ephemeral = topic.ephemeral;
-            for (channel, due) in topic.persist(now) {
+            for (channel, due) in topic.persist(now, &mut jobs) {
                 if ephemeral || crate::proto::is_ephemeral(&channel) {
                     continue;
                 }
@@ -743,6 +758,7 @@ impl Registry {
                 }
             }
         }
+        jobs
     }
 
     /// Clients to disconnect because their channel is gone.
@@ -808,7 +824,7 @@ impl Registry {
 
 /// The queue of a topic (`queue` = its name) or channel (`topic:channel`): memory only
 /// for ephemeral names or without a data path, else memory then a disk queue.
-fn backlog(config: &Config, queue: &str, disk_writes: &DiskWrites) -> Backlog {
+fn backlog(config: &Config, queue: &str, status: &Arc<DiskStatus>) -> Backlog {
     if crate::proto::is_ephemeral(queue) {
         return Backlog::new(config.mem_queue_size, None);
     }
@@ -816,12 +832,13 @@ fn backlog(config: &Config, queue: &str, disk_writes: &DiskWrites) -> Backlog {
         return Backlog::new(usize::MAX, None);
     };
     match DiskQueue::open(dir, queue, config.disk.clone()) {
-        Ok(disk) => Backlog::new(config.mem_queue_size, Some(disk)).counting(disk_writes.clone()),
+        Ok(disk) => {
+            Backlog::new(config.mem_queue_size, Some(disk)).reporting(queue, status.clone())
+        }
         Err(e) => {
-            log::error!("DISKQUEUE({queue}): cannot open: {e}; keeping it in memory");
-            let mut b = Backlog::new(usize::MAX, None);
-            b.last_error = Some(e.to_string());
-            b
+            let why = format!("cannot open disk queue - {e}");
+            status.record(queue, &Err(std::io::Error::other(why.clone())));
+            Backlog::broken(config.mem_queue_size, why).reporting(queue, status.clone())
         }
     }
 }

@@ -60,14 +60,14 @@ fn bodies(delivered: &[(ClientId, Message)]) -> Vec<&[u8]> {
 }
 
 fn pub_one(reg: &mut Registry, topic: &str, body: &[u8], now: Instant) {
-    reg.publish(topic, [body], 0, now);
+    reg.publish(topic, [body], 0, now).unwrap();
 }
 
 #[test]
 fn publish_without_channel_holds_then_subscribe_drains_in_order() {
     let now = Instant::now();
     let mut reg = registry();
-    reg.publish("t", [&b"a"[..], b"b"], 0, now);
+    reg.publish("t", [&b"a"[..], b"b"], 0, now).unwrap();
     pub_one(&mut reg, "t", b"c", now);
     let topic = &reg.topics["t"];
     assert_eq!(topic.depth(), 3);
@@ -164,7 +164,7 @@ fn dpub_deferral_starts_when_handed_to_a_channel() {
     let t0 = Instant::now();
     let ms = Duration::from_millis;
     let mut reg = registry();
-    reg.publish("t", [&b"later"[..]], 1000, t0);
+    reg.publish("t", [&b"later"[..]], 1000, t0).unwrap();
     assert_eq!(reg.topics["t"].depth(), 1);
     // The channel appears 5 s later: the second of deferral starts then.
     let t1 = t0 + ms(5000);
@@ -194,7 +194,7 @@ fn dpub_to_a_flowing_topic_defers_from_publish() {
     let ms = Duration::from_millis;
     let mut reg = registry();
     consumer(&mut reg, 1, "t", "c", 10, t0);
-    reg.publish("t", [&b"x"[..], b"y"], 200, t0);
+    reg.publish("t", [&b"x"[..], b"y"], 200, t0).unwrap();
     pub_one(&mut reg, "t", b"now", t0);
     assert_eq!(bodies(&pump(&mut reg, t0)), vec![&b"now"[..]]);
     assert_eq!(reg.topics["t"].channels["c"].deferred_count(), 2);
@@ -342,7 +342,7 @@ fn pump_delivers_only_to_ready_consumers() {
     let mut reg = registry();
     consumer(&mut reg, 1, "t", "c", 1, now);
     consumer(&mut reg, 2, "t", "c", 0, now);
-    reg.publish("t", [&b"1"[..], b"2", b"3"], 0, now);
+    reg.publish("t", [&b"1"[..], b"2", b"3"], 0, now).unwrap();
     let got = pump(&mut reg, now);
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].0, 1);
@@ -477,7 +477,7 @@ fn disconnect_leaves_in_flight_messages_until_timeout() {
     reg.subscribe(1, "t", "c", t0).unwrap();
     reg.rdy(1, 2);
     consumer(&mut reg, 2, "t", "c", 0, t0);
-    reg.publish("t", [&b"1"[..], b"2"], 0, t0);
+    reg.publish("t", [&b"1"[..], b"2"], 0, t0).unwrap();
     assert_eq!(pump(&mut reg, t0).len(), 2);
     reg.remove_client(1);
     let ch = &reg.topics["t"].channels["c"];
@@ -498,7 +498,8 @@ fn ephemeral_topic_without_channel_bounds_what_it_holds() {
         mem_queue_size: 2,
         ..config()
     });
-    reg.publish("e#ephemeral", [&b"1"[..], b"2", b"3"], 0, now);
+    reg.publish("e#ephemeral", [&b"1"[..], b"2", b"3"], 0, now)
+        .unwrap();
     assert_eq!(reg.topics["e#ephemeral"].depth(), 2);
     assert_eq!(reg.topics["e#ephemeral"].message_count, 3);
     consumer(&mut reg, 1, "e#ephemeral", "c", 10, now);
@@ -517,7 +518,7 @@ fn dpub_deadline_survives_an_expire_before_any_channel() {
     let t0 = Instant::now();
     let ms = Duration::from_millis;
     let mut reg = registry();
-    reg.publish("t", [&b"later"[..]], 1000, t0);
+    reg.publish("t", [&b"later"[..]], 1000, t0).unwrap();
     // The publish-time deadline passes while the topic has no channel.
     reg.expire(t0 + ms(2000));
     assert_eq!(reg.topics["t"].depth(), 1);
@@ -542,8 +543,11 @@ fn load_hands_held_messages_to_every_channel_in_order() {
     };
     let mut reg = Registry::new(on_disk.clone());
     let bodies: Vec<Vec<u8>> = (0..5).map(|i| format!("m{i}").into_bytes()).collect();
-    reg.publish("t", bodies.iter().map(|b| b.as_slice()), 0, now);
-    reg.persist(now);
+    reg.publish("t", bodies.iter().map(|b| b.as_slice()), 0, now)
+        .unwrap();
+    for job in reg.persist(now) {
+        job.run().unwrap();
+    }
     let meta = metadata::Metadata {
         topics: Some(vec![metadata::TopicMeta {
             name: "t".into(),
@@ -599,7 +603,7 @@ fn sync_jobs_follow_disk_writes() {
     let jobs = reg.sync_jobs(false);
     assert_eq!(jobs.len(), 1, "the channel's queue owes its fsync");
     for job in jobs {
-        job.run().unwrap();
+        job.unwrap().run().unwrap();
     }
     assert!(reg.sync_jobs(false).is_empty());
     std::fs::remove_dir_all(&dir).unwrap();

@@ -84,36 +84,45 @@ impl Topic {
     }
 
     /// Publishes `bodies` in order, each deferred by `defer_ms` (0 for none), as one
-    /// batch: every channel gets a run of it, not a copy.
+    /// batch: every channel gets a run of it, not a copy. Fails when a queue's disk
+    /// refused messages (every other queue still got them).
     pub fn publish<'a>(
         &mut self,
         bodies: impl Iterator<Item = &'a [u8]> + Clone,
         defer_ms: u64,
         now: Instant,
-    ) {
+    ) -> std::io::Result<()> {
         let batch = Batch::build(bodies, unix_nanos(), &mut self.guid, &mut self.scratch);
         let count = batch.count();
         self.message_count += u64::from(count);
         self.message_bytes += batch.body_bytes();
         if defer_ms > 0 {
+            let mut result = Ok(());
             for index in 0..count {
                 let mut msg = batch.message(index);
                 msg.defer_ms = defer_ms;
-                self.hand_over(Queued::One(Box::new(msg)), now);
+                if !self.flowing() {
+                    result = result.and(self.backlog.offer(msg));
+                    continue;
+                }
+                for channel in self.channels.values_mut() {
+                    channel.put(msg.clone(), now); // deferred: held in memory
+                }
             }
-        } else {
-            self.hand_over(
-                Queued::Run {
-                    batch,
-                    next: 0,
-                    end: count,
-                },
-                now,
-            );
+            return result;
         }
+        let (next, end) = (0, count);
+        if !self.flowing() {
+            return self.backlog.push_run(&batch, next..end);
+        }
+        let mut result = Ok(());
+        for channel in self.channels.values_mut() {
+            result = result.and(channel.put_run(&batch, next..end));
+        }
+        result
     }
 
-    /// Gives `entry` to every channel when flowing, or keeps it.
+    /// Gives an entry the topic held to every channel when flowing, or keeps it.
     fn hand_over(&mut self, entry: Queued, now: Instant) {
         if !self.flowing() {
             self.backlog.push_queued(&entry);
@@ -121,7 +130,7 @@ impl Topic {
         }
         for channel in self.channels.values_mut() {
             match &entry {
-                Queued::Run { batch, next, end } => channel.put_run(batch, *next..*end),
+                Queued::Run { batch, next, end } => channel.keep_run(batch, *next..*end),
                 Queued::One(msg) => channel.put(Message::clone(msg), now),
             }
         }
@@ -146,15 +155,20 @@ impl Topic {
 impl Topic {
     /// Clean stop: every channel, then the topic's own queue, goes to disk in order.
     /// Returns each channel's deferrals (see [`Channel::persist`]).
-    pub fn persist(self, now: Instant) -> Vec<(String, HashMap<MessageId, i64>)> {
+    /// The fsyncs are left to jobs pushed on `jobs`.
+    pub fn persist(
+        self,
+        now: Instant,
+        jobs: &mut Vec<crate::diskqueue::SyncJob>,
+    ) -> Vec<(String, HashMap<MessageId, i64>)> {
         let mut deferrals = Vec::new();
         for (name, channel) in self.channels {
-            match channel.persist(now) {
+            match channel.persist(now, jobs) {
                 Ok(due) => deferrals.push((name, due)),
                 Err(e) => log::error!("CHANNEL({}:{name}): persist failed: {e}", self.name),
             }
         }
-        if let Err(e) = self.backlog.persist(Vec::new()) {
+        if let Err(e) = self.backlog.persist(Vec::new(), jobs) {
             log::error!("TOPIC({}): persist failed: {e}", self.name);
         }
         deferrals

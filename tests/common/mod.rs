@@ -50,13 +50,27 @@ impl Nsqd {
 
     /// Starts nsqd with an existing data dir.
     pub fn start_in(data: PathBuf, args: &[&str]) -> Nsqd {
-        let mut full = vec![
+        Nsqd::start_via(&[], data, args)
+    }
+
+    /// Starts nsqd with an existing data dir, run by the command `prefix` (e.g.
+    /// `nsenter -t <pid> -m --`, which execs it in another mount namespace).
+    pub fn start_via(prefix: &[&str], data: PathBuf, args: &[&str]) -> Nsqd {
+        let mut full: Vec<String> = prefix.iter().skip(1).map(|a| a.to_string()).collect();
+        if !prefix.is_empty() {
+            full.push(env!("CARGO_BIN_EXE_nsqd").to_string());
+        }
+        full.extend([
             "--tcp-address=127.0.0.1:0".to_string(),
             "--http-address=127.0.0.1:0".to_string(),
             format!("--data-path={}", data.display()),
-        ];
+        ]);
         full.extend(args.iter().map(|a| a.to_string()));
-        let (child, log) = spawn_logged(env!("CARGO_BIN_EXE_nsqd"), &full);
+        let bin = prefix
+            .first()
+            .copied()
+            .unwrap_or(env!("CARGO_BIN_EXE_nsqd"));
+        let (child, log) = spawn_logged(bin, &full);
         let mut nsqd = Nsqd {
             child,
             tcp: "127.0.0.1:0".parse().unwrap(),

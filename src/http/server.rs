@@ -1,0 +1,448 @@
+//! The HTTP server: connections on a mio event loop ([`crate::reactor`]), complete
+//! requests handed to a pool of worker threads, responses written back by the loop.
+//! No thread ever waits on a peer: a slow or stuck client costs its buffered bytes and
+//! a slot, never a worker.
+//!
+//! Each connection moves through idle → reading → handling → idle (keep-alive) or
+//! closed. Reading a request must finish within `request_timeout` of its first byte
+//! (else `408`); an idle connection is closed after `idle_timeout` (a new one after
+//! `request_timeout`). Past `max_connections`, the connections waiting longest that are
+//! not being handled are closed first. Stopping closes every connection at once.
+
+use super::parse::{self, Head, Step};
+use super::{Request, Response, Router};
+use crate::reactor::{ConnId, Handler, Net, Reactor, Timers, Wakeup};
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Server limits and timeouts.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Worker threads running handlers.
+    pub workers: usize,
+    /// Largest request head (request line and headers).
+    pub max_header_bytes: usize,
+    /// Largest body of any route (routes may set smaller limits).
+    pub max_body_bytes: usize,
+    /// Time allowed to receive one whole request once its first byte arrived (and for
+    /// a new connection's first byte).
+    pub request_timeout: Duration,
+    /// How long an idle keep-alive connection is kept.
+    pub idle_timeout: Duration,
+    /// Open connections at most; past it the longest-waiting ones are closed.
+    pub max_connections: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            workers: 8,
+            max_header_bytes: 64 * 1024,
+            max_body_bytes: 5 * 1024 * 1024,
+            request_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+        }
+    }
+}
+
+/// A running HTTP server.
+pub struct Server {
+    addr: SocketAddr,
+    wakeup: Wakeup,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Binds `addr` and serves `router` until [`Server::stop`].
+    pub fn start(addr: SocketAddr, router: Arc<Router>, config: Config) -> io::Result<Server> {
+        Server::from_listener(crate::listen::bind(addr)?, router, config)
+    }
+
+    /// Serves `router` on an already bound listener.
+    pub fn from_listener(
+        listener: TcpListener,
+        router: Arc<Router>,
+        config: Config,
+    ) -> io::Result<Server> {
+        let addr = listener.local_addr()?;
+        let reactor = Reactor::from_listener(listener)?;
+        let wakeup = reactor.wakeup();
+        let (jobs, rx) = channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        let done: Arc<Mutex<Vec<Done>>> = Arc::default();
+        let mut threads = Vec::new();
+        for i in 0..config.workers.max(1) {
+            let (rx, done, router, wakeup) =
+                (rx.clone(), done.clone(), router.clone(), wakeup.clone());
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("http-worker-{i}"))
+                    .spawn(move || worker_loop(&rx, &done, &router, &wakeup))?,
+            );
+        }
+        let mut handler = HttpHandler {
+            router,
+            config,
+            jobs,
+            done,
+            open: 0,
+        };
+        threads.push(
+            std::thread::Builder::new()
+                .name("http-loop".into())
+                .spawn(move || {
+                    if let Err(e) = reactor.run(&mut handler) {
+                        log::error!("HTTP: event loop failed: {e}");
+                    }
+                })?,
+        );
+        Ok(Server {
+            addr,
+            wakeup,
+            threads,
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Closes every connection and stops; workers finish the request in hand.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.wakeup.stop();
+        // The loop goes first (it owns the job queue); then the workers see it closed.
+        if let Some(reactor) = self.threads.pop() {
+            let _ = reactor.join();
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if !self.threads.is_empty() {
+            self.shutdown();
+        }
+    }
+}
+
+/// A complete request for a worker.
+struct Job {
+    id: ConnId,
+    serial: u32,
+    req: Request,
+    keep_alive: bool,
+}
+
+/// A worker's response for the loop to write.
+struct Done {
+    id: ConnId,
+    serial: u32,
+    bytes: Vec<u8>,
+    keep_alive: bool,
+}
+
+fn worker_loop(
+    jobs: &Mutex<Receiver<Job>>,
+    done: &Mutex<Vec<Done>>,
+    router: &Router,
+    wakeup: &Wakeup,
+) {
+    loop {
+        let job = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        let Ok(job) = job else { return };
+        let resp =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| router.handle(&job.req)))
+                .unwrap_or_else(|_| router.own(Response::error(500, "INTERNAL_ERROR")));
+        let bytes = parse::response_bytes(&resp, job.keep_alive);
+        done.lock().unwrap_or_else(|p| p.into_inner()).push(Done {
+            id: job.id,
+            serial: job.serial,
+            bytes,
+            keep_alive: job.keep_alive,
+        });
+        wakeup.wake();
+    }
+}
+
+/// Where a connection is in its request cycle.
+#[derive(Debug)]
+enum Phase {
+    /// Waiting for the first byte of a request.
+    Idle,
+    /// Receiving a request: its head once parsed.
+    Reading(Option<Head>),
+    /// A worker has the request.
+    Handling,
+    /// Closing once its output is written.
+    Closing,
+}
+
+/// One HTTP connection's state.
+#[derive(Debug)]
+pub struct HttpConn {
+    /// Bumped at each phase with a deadline, so a stale timer is recognised.
+    serial: u32,
+    phase: Phase,
+    /// When the current phase began.
+    since: Instant,
+    /// The peer closed its side while its request was handled.
+    peer_closed: bool,
+}
+
+struct HttpHandler {
+    router: Arc<Router>,
+    config: Config,
+    jobs: Sender<Job>,
+    done: Arc<Mutex<Vec<Done>>>,
+    open: usize,
+}
+
+fn timer_key(id: ConnId, serial: u32) -> u64 {
+    ((id as u64) << 32) | u64::from(serial)
+}
+
+impl HttpHandler {
+    /// Enters `phase` with a deadline `after` from now (none for handling/closing).
+    fn enter(
+        timers: &mut Timers,
+        id: ConnId,
+        conn: &mut HttpConn,
+        phase: Phase,
+        after: Option<Duration>,
+    ) {
+        conn.serial = conn.serial.wrapping_add(1);
+        conn.phase = phase;
+        conn.since = Instant::now();
+        if let Some(after) = after {
+            timers.set(conn.since + after, timer_key(id, conn.serial));
+        }
+    }
+
+    /// Answers `resp` and closes.
+    fn reject(net: &mut Net<HttpConn>, id: ConnId, resp: &Response) {
+        if let Some(out) = net.output(id) {
+            out.extend_from_slice(&parse::response_bytes(resp, false));
+        }
+        if let Some(conn) = net.conn(id) {
+            conn.state.phase = Phase::Closing;
+        }
+        net.close(id);
+    }
+
+    /// Moves the connection on as far as its buffered bytes allow.
+    fn process(&mut self, net: &mut Net<HttpConn>, id: ConnId) {
+        loop {
+            let Some((conn, timers)) = net.conn_and_timers(id) else {
+                return;
+            };
+            match &mut conn.state.phase {
+                Phase::Idle => {
+                    if conn.input.is_empty() {
+                        return;
+                    }
+                    let timeout = Some(self.config.request_timeout);
+                    Self::enter(timers, id, &mut conn.state, Phase::Reading(None), timeout);
+                }
+                Phase::Reading(None) => {
+                    let (max_head, max_body) =
+                        (self.config.max_header_bytes, self.config.max_body_bytes);
+                    match parse::head(&conn.input, &self.router, max_head, max_body) {
+                        Step::Partial => return,
+                        Step::Reject(resp) => return Self::reject(net, id, &resp),
+                        Step::Done(head, len) => {
+                            conn.input.drain(..len);
+                            let expect = head.expect_continue;
+                            conn.state.phase = Phase::Reading(Some(head));
+                            if expect {
+                                if let Some(out) = net.output(id) {
+                                    out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+                                }
+                            }
+                        }
+                    }
+                }
+                Phase::Reading(Some(head)) => match parse::body(&conn.input, head, &self.router) {
+                    Step::Partial => return,
+                    Step::Reject(resp) => return Self::reject(net, id, &resp),
+                    Step::Done(body, len) => {
+                        conn.input.drain(..len);
+                        let Phase::Reading(Some(head)) =
+                            std::mem::replace(&mut conn.state.phase, Phase::Handling)
+                        else {
+                            return;
+                        };
+                        let mut req = head.req;
+                        req.body = body;
+                        let keep_alive = !req
+                            .header("Connection")
+                            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+                        Self::enter(timers, id, &mut conn.state, Phase::Handling, None);
+                        let job = Job {
+                            id,
+                            serial: conn.state.serial,
+                            req,
+                            keep_alive,
+                        };
+                        if self.jobs.send(job).is_err() {
+                            net.close(id);
+                        }
+                        return;
+                    }
+                },
+                Phase::Handling | Phase::Closing => return,
+            }
+        }
+    }
+
+    /// Writes a worker's response; keep-alive connections go on with what they sent
+    /// meanwhile.
+    fn answered(&mut self, net: &mut Net<HttpConn>, done: Done) {
+        let Some(conn) = net.conn(done.id) else {
+            return;
+        };
+        if conn.state.serial != done.serial || !matches!(conn.state.phase, Phase::Handling) {
+            return; // the connection slot was closed and reused meanwhile
+        }
+        let keep_alive = done.keep_alive && !conn.state.peer_closed;
+        let mut bytes = done.bytes;
+        if done.keep_alive && !keep_alive {
+            bytes = rewrite_close(bytes);
+        }
+        if let Some(out) = net.output(done.id) {
+            out.extend_from_slice(&bytes);
+        }
+        let Some((conn, timers)) = net.conn_and_timers(done.id) else {
+            return;
+        };
+        if !keep_alive {
+            conn.state.phase = Phase::Closing;
+            net.close(done.id);
+            return;
+        }
+        let idle = Some(self.config.idle_timeout);
+        Self::enter(timers, done.id, &mut conn.state, Phase::Idle, idle);
+        self.process(net, done.id);
+    }
+
+    /// Past the cap: closes the connections not being handled, longest waiting first.
+    fn enforce_cap(&mut self, net: &mut Net<HttpConn>) {
+        if self.open <= self.config.max_connections {
+            return;
+        }
+        let mut waiting: Vec<(Instant, ConnId)> = Vec::new();
+        for id in net.ids() {
+            if let Some(conn) = net.conn(id) {
+                if matches!(conn.state.phase, Phase::Idle | Phase::Reading(_)) {
+                    waiting.push((conn.state.since, id));
+                }
+            }
+        }
+        waiting.sort_unstable();
+        let excess = self.open - self.config.max_connections;
+        for &(_, id) in waiting.iter().take(excess) {
+            if let Some(conn) = net.conn(id) {
+                conn.state.phase = Phase::Closing;
+            }
+            net.close(id);
+        }
+    }
+}
+
+/// A response prepared for keep-alive, turned into a closing one (the peer left).
+fn rewrite_close(bytes: Vec<u8>) -> Vec<u8> {
+    let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return bytes;
+    };
+    let mut out = bytes[..end + 2].to_vec();
+    out.extend_from_slice(b"Connection: close\r\n");
+    out.extend_from_slice(&bytes[end + 2..]);
+    out
+}
+
+impl Handler for HttpHandler {
+    type Conn = HttpConn;
+
+    fn accepted(&mut self, timers: &mut Timers, id: ConnId, _peer: SocketAddr) -> HttpConn {
+        self.open += 1;
+        let mut conn = HttpConn {
+            serial: 0,
+            phase: Phase::Idle,
+            since: Instant::now(),
+            peer_closed: false,
+        };
+        Self::enter(
+            timers,
+            id,
+            &mut conn,
+            Phase::Idle,
+            Some(self.config.request_timeout),
+        );
+        conn
+    }
+
+    fn readable(&mut self, net: &mut Net<HttpConn>, id: ConnId) {
+        self.process(net, id);
+    }
+
+    fn read_closed(&mut self, net: &mut Net<HttpConn>, id: ConnId) {
+        let Some(conn) = net.conn(id) else {
+            return;
+        };
+        if matches!(conn.state.phase, Phase::Handling) {
+            conn.state.peer_closed = true; // answered, then closed
+        } else {
+            net.close(id);
+        }
+    }
+
+    fn closed(&mut self, _net: &mut Net<HttpConn>, _id: ConnId, _conn: HttpConn) {
+        self.open -= 1;
+    }
+
+    fn timer(&mut self, net: &mut Net<HttpConn>, key: u64, _now: Instant) {
+        let id = (key >> 32) as ConnId;
+        let Some(conn) = net.conn(id) else {
+            return;
+        };
+        if timer_key(id, conn.state.serial) != key {
+            return;
+        }
+        match conn.state.phase {
+            Phase::Idle => {
+                conn.state.phase = Phase::Closing;
+                net.close(id);
+            }
+            Phase::Reading(_) => {
+                let resp = self.router.own(Response::error(408, "REQUEST_TIMEOUT"));
+                Self::reject(net, id, &resp);
+            }
+            Phase::Handling | Phase::Closing => {}
+        }
+    }
+
+    fn woken(&mut self, net: &mut Net<HttpConn>) {
+        let done = std::mem::take(&mut *self.done.lock().unwrap_or_else(|p| p.into_inner()));
+        for d in done {
+            self.answered(net, d);
+        }
+    }
+
+    fn round_end(&mut self, net: &mut Net<HttpConn>) {
+        self.enforce_cap(net);
+    }
+
+    fn stopping(&mut self, _net: &mut Net<HttpConn>) {}
+}
