@@ -12,7 +12,13 @@
 #   accept spawn nsqd, poll-connect until its TCP port accepts (median of 5)
 #   static scripts/static.sh (musl if installed, else glibc +crt-static): the stripped
 #          binary's size and its idle RSS
+#   conns  scripts/bench_conns.py (alone: python3 scripts/bench_conns.py): RSS per
+#          idle V2 connection (10,000 of them), a burst of 2,500 connects (p99/max
+#          ms), and the time from SIGTERM to exit holding 10,000 queues; printed as a
+#          second table. About 15 s, plus deleting the 30,000 files the stop leaves
+#          (seconds on an idle disk, a minute or more on a busy one)
 # Messages are 100 bytes, MPUB batches of 200, 2 workers, RDY 2500.
+# Binaries come from $CARGO_TARGET_DIR/release (default target/release).
 # Every process started here is killed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +29,7 @@ WORKERS="${WORKERS:-2}"
 SIZE=100
 BATCH=200
 RDY=2500
-BIN=target/release
+BIN="${CARGO_TARGET_DIR:-target}/release"
 
 for b in nsqd nsq_bench; do
     if [[ ! -x "$BIN/$b" ]]; then
@@ -231,6 +237,23 @@ if static_bin=$(bash scripts/static.sh); then
         --http-address=127.0.0.1:@HTTP@ --data-path=@DATA@ --log-level=warn)
 fi
 
+log "conns: idle V2 connections, connect burst, clean stop with 10,000 queues (scripts/bench_conns.py)"
+# Its own subshell with the open-file limit raised (nsqd inherits it): 10,000
+# connections need 10,000 descriptors on each side. Run in the background so that
+# cleanup can kill it; it kills its nsqd by PID, they die with it, and its data
+# dirs are under $tmp.
+(
+    ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+    TMPDIR="$tmp" exec python3 scripts/bench_conns.py --nsqd="$BIN/nsqd" >"$tmp/conns.md"
+) &
+conns_pid=$!
+pids+=("$conns_pid")
+if wait "$conns_pid"; then
+    conns_table=$(cat "$tmp/conns.md")
+else
+    conns_table="connection measurements failed: see the # lines above"
+fi
+
 row() {
     local mark=" "
     [[ $2 == *"*" ]] && mark="*"
@@ -260,3 +283,5 @@ else
     echo "static stripped nsqd ($static_bin): $static_bytes bytes ($(awk -v b="$static_bytes" 'BEGIN { printf "%.2f MiB", b / 1048576 }')), idle RSS $(mib "$static_idle_kib")"
 fi
 echo "time to accept: $accept_nsqd ms, static $accept_static ms (median of 5; a bare listener, nsq_bench sink: $accept_sink ms)"
+echo
+echo "$conns_table"

@@ -26,7 +26,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 #[cfg(test)]
 mod tests;
@@ -82,7 +82,21 @@ pub struct DiskQueue {
     /// Number of the last [`SyncJob`] handed out.
     seq: u64,
     /// Newest meta state written or invalidated; orders concurrent [`SyncJob`]s.
-    gate: Arc<Mutex<u64>>,
+    gate: Arc<Mutex<Gate>>,
+}
+
+/// What the [`SyncJob`]s of one queue share.
+#[derive(Debug, Default)]
+struct Gate {
+    /// Number of the newest job that wrote its meta (`u64::MAX`: the queue is gone).
+    last: u64,
+    /// The positions the meta file on disk holds, when known. A queue without a meta
+    /// file gets one at its first sync, as in Go, even with nothing in it.
+    on_disk: Option<Meta>,
+    /// There is no meta file: the next one is written in place rather than through a
+    /// temp file and a rename (a crash mid-write leaves a torn meta file, which reads
+    /// back as no meta file does: every data file from the start).
+    meta_missing: bool,
 }
 
 /// The durable half of a sync, run without the owner's lock: fsync the data files,
@@ -92,13 +106,13 @@ pub struct SyncJob {
     files: Vec<File>,
     dir: PathBuf,
     meta_path: PathBuf,
-    meta_text: String,
+    meta: Meta,
     seq: u64,
-    gate: Arc<Mutex<u64>>,
+    gate: Arc<Mutex<Gate>>,
 }
 
 /// Positions read from a meta file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Meta {
     depth: u64,
     read_num: u64,
@@ -144,18 +158,24 @@ impl DiskQueue {
             ops: 0,
             structural: false,
             seq: 0,
-            gate: Arc::new(Mutex::new(0)),
+            gate: Arc::default(),
         };
         let meta_path = dq.meta_path();
         match fs::read(&meta_path) {
             Ok(bytes) => match parse_meta(&bytes) {
-                Some(meta) => dq.restore(meta)?,
+                Some(meta) => {
+                    dq.restore(meta)?;
+                    dq.gate_mut().on_disk = Some(meta);
+                }
                 None => {
                     let why = format!("garbled metadata {:?}", String::from_utf8_lossy(&bytes));
                     dq.recover(&why)?;
                 }
             },
-            Err(e) if e.kind() == io::ErrorKind::NotFound => dq.recover("no metadata file")?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                dq.recover("no metadata file")?;
+                dq.gate_mut().meta_missing = true;
+            }
             Err(e) => dq.recover(&format!("failed to read metadata - {e}"))?,
         }
         Ok(dq)
@@ -643,13 +663,34 @@ impl DiskQueue {
             files,
             dir: self.dir.clone(),
             meta_path: self.meta_path(),
-            meta_text: format!(
-                "{}\n{},{}\n{},{}\n",
-                self.depth, self.read_num, self.read_pos, self.write_num, self.write_pos
-            ),
+            meta: self.meta(),
             seq: self.seq,
             gate: Arc::clone(&self.gate),
         })
+    }
+
+    /// True when the files on disk hold exactly this queue: nothing buffered, no file
+    /// owes an fsync, and the meta file on disk has the current positions (so a clean
+    /// stop has nothing to write for it).
+    pub fn on_disk(&self) -> bool {
+        self.pending.is_empty()
+            && self.owed.is_empty()
+            && !self.structural
+            && self.gate_mut().on_disk == Some(self.meta())
+    }
+
+    fn meta(&self) -> Meta {
+        Meta {
+            depth: self.depth,
+            read_num: self.read_num,
+            read_pos: self.read_pos,
+            write_num: self.write_num,
+            write_pos: self.write_pos,
+        }
+    }
+
+    fn gate_mut(&self) -> MutexGuard<'_, Gate> {
+        self.gate.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Syncs in place: `sync_job()?.run()`.
@@ -672,7 +713,10 @@ impl DiskQueue {
                 );
                 Err(e)
             }
-            _ => Ok(()),
+            _ => {
+                self.gate_mut().meta_missing = true;
+                Ok(())
+            }
         }
     }
 
@@ -717,13 +761,14 @@ impl DiskQueue {
     /// Makes every [`SyncJob`] handed out so far skip its meta write (`forever`: and all
     /// later ones). Waits for a job that is writing right now.
     fn invalidate_jobs(&mut self, forever: bool) {
-        let mut last = self.gate.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut gate = self.gate.lock().unwrap_or_else(PoisonError::into_inner);
         self.seq += 1;
-        *last = if forever {
+        gate.last = if forever {
             u64::MAX
         } else {
-            (*last).max(self.seq)
+            gate.last.max(self.seq)
         };
+        gate.on_disk = None;
     }
 
     fn meta_path(&self) -> PathBuf {
@@ -768,36 +813,86 @@ impl Drop for DiskQueue {
 
 impl SyncJob {
     /// Fsyncs the data files, then writes the meta to `<meta>.<random>.tmp`, fsyncs it,
-    /// renames it over the meta file and fsyncs the directory. Jobs of one queue run one
+    /// renames it over the meta file and fsyncs the directory (a queue without a meta
+    /// file gets it written in place: torn by a crash, it reads back as a missing one
+    /// does, every data file from the start). Jobs of one queue run one
     /// at a time; an older job never replaces the meta of a newer one, and a job from
     /// before `empty`/`delete` writes no meta.
     pub fn run(self) -> io::Result<()> {
-        let mut last = self.gate.lock().unwrap_or_else(PoisonError::into_inner);
-        if *last == u64::MAX {
+        let gate = Arc::clone(&self.gate);
+        let Some(dir) = self.apply(true)? else {
             return Ok(());
+        };
+        let synced = File::open(dir).and_then(|d| d.sync_all());
+        if synced.is_err() {
+            gate.lock().unwrap_or_else(PoisonError::into_inner).on_disk = None;
         }
-        for file in &self.files {
-            file.sync_data()?;
+        synced
+    }
+
+    /// Writes the meta file without any fsync, for a caller that makes the whole
+    /// filesystem durable at once afterwards (a clean stop: one `syncfs` instead of
+    /// thousands of fsyncs); the directory it wrote in, if it wrote.
+    pub fn write_unsynced(self) -> io::Result<Option<PathBuf>> {
+        self.apply(false)
+    }
+
+    /// The job, with or without its fsyncs short of the directory's; the directory
+    /// written in, if the meta file was.
+    fn apply(self, fsync: bool) -> io::Result<Option<PathBuf>> {
+        let mut gate = self.gate.lock().unwrap_or_else(PoisonError::into_inner);
+        if gate.last == u64::MAX {
+            return Ok(None);
         }
-        if *last >= self.seq {
-            return Ok(());
+        if fsync {
+            for file in &self.files {
+                file.sync_data()?;
+            }
         }
-        let mut tmp = self.meta_path.clone().into_os_string();
-        tmp.push(format!(".{}.tmp", random_u63()));
-        let tmp = PathBuf::from(tmp);
-        let written = (|| {
-            let mut file = create_options().write(true).create_new(true).open(&tmp)?;
-            file.write_all(self.meta_text.as_bytes())?;
-            file.sync_all()?;
-            fs::rename(&tmp, &self.meta_path)
-        })();
+        if gate.last >= self.seq {
+            return Ok(None);
+        }
+        let m = self.meta;
+        let text = format!(
+            "{}\n{},{}\n{},{}\n",
+            m.depth, m.read_num, m.read_pos, m.write_num, m.write_pos
+        );
+        let write = |path: &Path| -> io::Result<()> {
+            let mut file = create_options().write(true).create_new(true).open(path)?;
+            let mut written = file.write_all(text.as_bytes());
+            if fsync {
+                written = written.and_then(|()| file.sync_all());
+            }
+            if written.is_err() {
+                let _ = fs::remove_file(path);
+            }
+            written
+        };
+        let in_place = match gate.meta_missing {
+            true => write(&self.meta_path),
+            false => Err(io::ErrorKind::AlreadyExists.into()),
+        };
+        let written = match in_place {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let mut tmp = self.meta_path.clone().into_os_string();
+                tmp.push(format!(".{}.tmp", random_u63()));
+                let tmp = PathBuf::from(tmp);
+                write(&tmp).and_then(|()| {
+                    fs::rename(&tmp, &self.meta_path).inspect_err(|_| {
+                        let _ = fs::remove_file(&tmp);
+                    })
+                })
+            }
+            other => other,
+        };
         if let Err(e) = written {
-            let _ = fs::remove_file(&tmp);
+            gate.on_disk = None;
             return Err(e);
         }
-        File::open(&self.dir)?.sync_all()?;
-        *last = self.seq;
-        Ok(())
+        gate.last = self.seq;
+        gate.on_disk = Some(self.meta);
+        gate.meta_missing = false;
+        Ok(Some(self.dir))
     }
 }
 

@@ -16,7 +16,7 @@
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::{BTreeSet, BinaryHeap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -123,7 +123,9 @@ impl Timers {
 /// The connections and timers, as the handler sees them.
 pub struct Net<C> {
     conns: Vec<Option<Connection<C>>>,
-    free: Vec<ConnId>,
+    /// Free slots below `conns.len()`; the lowest is used first, so that slots at the
+    /// end empty out and can be given back (see [`Net::release`]).
+    free: BTreeSet<ConnId>,
     /// Connections with output to flush at the end of the round.
     dirty: Vec<ConnId>,
     /// Timers of the handler.
@@ -196,7 +198,7 @@ impl<C> Net<C> {
     }
 
     fn insert(&mut self, conn: Connection<C>) -> ConnId {
-        match self.free.pop() {
+        match self.free.pop_first() {
             Some(id) => {
                 self.conns[id] = Some(conn);
                 id
@@ -209,7 +211,24 @@ impl<C> Net<C> {
     }
 
     fn next_id(&self) -> ConnId {
-        self.free.last().copied().unwrap_or(self.conns.len())
+        self.free.first().copied().unwrap_or(self.conns.len())
+    }
+
+    /// Frees slot `id`, and gives back the memory of the empty slots at the end, so a
+    /// burst of connections costs nothing once they are gone.
+    fn release(&mut self, id: ConnId) {
+        self.free.insert(id);
+        if id + 1 != self.conns.len() {
+            return;
+        }
+        while self.conns.last().is_some_and(Option::is_none) {
+            self.conns.pop();
+        }
+        let _ = self.free.split_off(&self.conns.len());
+        if self.conns.capacity() > 2 * self.conns.len() + 64 {
+            self.conns
+                .shrink_to(self.conns.len() + self.conns.len() / 2);
+        }
     }
 }
 
@@ -267,7 +286,7 @@ impl<C> Reactor<C> {
             listener,
             net: Net {
                 conns: Vec::new(),
-                free: Vec::new(),
+                free: BTreeSet::new(),
                 dirty: Vec::new(),
                 timers: Timers::default(),
                 lingering: VecDeque::new(),
@@ -530,7 +549,7 @@ impl<C> Reactor<C> {
             log::debug!("deregister connection {id}: {e}");
         }
         let _ = conn.stream.shutdown(Shutdown::Both);
-        self.net.free.push(id);
+        self.net.release(id);
         handler.closed(&mut self.net, id, conn.state);
     }
 }

@@ -625,3 +625,32 @@ fn takes_over_a_go_nsqd_data_dir() {
     );
     assert_eq!(meta_text(dir, "fixture_empty"), "0\n0,0\n0,0\n");
 }
+
+#[test]
+fn on_disk_says_whether_a_stop_has_anything_to_write() {
+    let tmp = TempDir::new("on-disk");
+    let dir = &tmp.0;
+    let mut dq = DiskQueue::open(dir, "q", config(1000)).unwrap();
+    assert!(!dq.on_disk(), "a new queue gets its meta file, as in Go");
+    dq.sync().unwrap();
+    assert_eq!(meta_text(dir, "q"), "0\n0,0\n0,0\n");
+    assert_eq!(names(dir), ["q.diskqueue.meta.dat"]);
+    assert!(dq.on_disk(), "synced, empty");
+    dq.put(&record(0, 30)).unwrap();
+    assert!(!dq.on_disk(), "a buffered record");
+    dq.sync().unwrap();
+    assert!(dq.on_disk(), "synced");
+    drop(dq);
+    let mut dq = DiskQueue::open(dir, "q", config(1000)).unwrap();
+    assert!(dq.on_disk(), "reopened from its meta file");
+    assert_eq!(drain(&mut dq), [record(0, 30)]);
+    assert!(!dq.on_disk(), "the read position moved");
+    dq.sync().unwrap();
+    assert!(dq.on_disk());
+    dq.empty().unwrap();
+    assert!(!dq.on_disk(), "emptied: the meta file is gone");
+    drop(dq);
+    fs::write(dir.join("q.diskqueue.meta.dat"), "garbage").unwrap();
+    let dq = DiskQueue::open(dir, "q", config(1000)).unwrap();
+    assert!(!dq.on_disk(), "a garbled meta file must be replaced");
+}

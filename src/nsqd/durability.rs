@@ -12,11 +12,16 @@
 //! Otherwise an OK promises no fsync (as in Go's nsqd), so writers only nudge the
 //! syncer thread, which does the fsyncs due every `--sync-every` writes and saves
 //! changed metadata at once, and fsyncs everything every `--sync-timeout`.
+//!
+//! A clean stop ([`stop`]) writes every queue, then makes it durable with one
+//! `syncfs` per data directory.
 
 use super::v2::lock;
 use crate::diskqueue::SyncJob;
 use crate::registry::metadata::{self, Metadata};
 use crate::registry::Registry;
+use crate::registry::TopicStop;
+use std::collections::HashSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -139,35 +144,57 @@ impl Persister {
     }
 }
 
-/// How many fsyncs a clean stop runs at once.
-const STOP_SYNCERS: usize = 32;
-
-/// Runs `jobs` side by side on up to [`STOP_SYNCERS`] threads (a clean stop with
-/// thousands of queues would take seconds one fsync at a time); the first failure.
-pub fn run_jobs(jobs: Vec<SyncJob>) -> std::io::Result<()> {
-    let threads = jobs.len().min(STOP_SYNCERS);
-    let jobs = Mutex::new(jobs);
-    let failed: Mutex<Option<std::io::Error>> = Mutex::new(None);
-    let take = || jobs.lock().unwrap_or_else(|p| p.into_inner()).pop();
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                while let Some(job) = take() {
-                    if let Err(e) = job.run() {
-                        log::error!("diskqueue sync at stop failed: {e}");
-                        failed
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .get_or_insert(e);
-                    }
-                }
-            });
+/// Clean stop: writes every topic ([`TopicStop::write`]) and the meta files, one
+/// after another and without fsyncs, then makes each data directory durable at once
+/// with one `syncfs` (thousands of queues would otherwise mean tens of thousands of
+/// fsyncs, each a device flush). Every topic is tried; the first failure is returned.
+/// `syncfs` reports write-back errors since Linux 5.8.
+#[cfg(target_os = "linux")]
+pub fn stop(work: Vec<TopicStop>) -> std::io::Result<()> {
+    let mut dirs = HashSet::new();
+    let result = write_all(work, |job| {
+        if let Some(dir) = job.write_unsynced()? {
+            dirs.insert(dir);
         }
+        Ok(())
     });
-    match failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        Some(e) => Err(e),
-        None => Ok(()),
+    for dir in dirs {
+        if let Err(e) = File::open(&dir).and_then(|d| rustix::fs::syncfs(&d).map_err(Into::into)) {
+            log::error!(
+                "persisting at stop: syncfs of {} failed: {e}",
+                dir.display()
+            );
+            return Err(e);
+        }
     }
+    result
+}
+
+/// Clean stop without `syncfs`: every queue's fsyncs, one queue after another.
+#[cfg(not(target_os = "linux"))]
+pub fn stop(work: Vec<TopicStop>) -> std::io::Result<()> {
+    write_all(work, SyncJob::run)
+}
+
+/// Writes every topic of a stop and hands each sync job it leaves to `finish`; the
+/// first failure, after trying them all.
+fn write_all(
+    work: Vec<TopicStop>,
+    mut finish: impl FnMut(SyncJob) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut first = Ok(());
+    for topic in work {
+        let done = topic
+            .write()
+            .and_then(|jobs| jobs.into_iter().try_for_each(&mut finish));
+        if let Err(e) = done {
+            log::error!("persisting at stop failed: {e}");
+            if first.is_ok() {
+                first = Err(e);
+            }
+        }
+    }
+    first
 }
 
 /// Starts the thread that does the disk work writers nudge it for, and fsyncs queues

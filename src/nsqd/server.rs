@@ -279,14 +279,16 @@ impl Server {
             // Clients are gone: everything in memory, in flight or deferred goes to disk.
             let mut reg = lock(&self.registry);
             let meta = reg.metadata();
-            let jobs = reg.persist(Instant::now());
+            let work = reg.stop_work(Instant::now());
             drop(reg);
-            let synced = super::durability::run_jobs(jobs);
+            let started = Instant::now();
+            let synced = super::durability::stop(work);
             metadata::save(persister.data_path(), &meta)?;
             synced?;
             log::info!(
-                "persisted topics and channels to {}",
-                persister.data_path().display()
+                "persisted topics and channels to {} in {:?}",
+                persister.data_path().display(),
+                started.elapsed()
             );
         }
         result

@@ -698,6 +698,9 @@ impl Handler for V2Handler {
 
     fn closed(&mut self, _net: &mut Net<V2Conn>, _id: ConnId, conn: V2Conn) {
         self.conns.remove(&conn.client);
+        if self.conns.capacity() > 4 * self.conns.len() + 64 {
+            self.conns.shrink_to_fit(); // a burst of connections is gone: give it back
+        }
         self.creating.remove(&conn.client);
         lock(&self.registry).remove_client(conn.client);
         log::info!("PROTOCOL(V2): client({}) exiting ioloop", conn.client);

@@ -342,7 +342,9 @@ impl Backlog {
         for msg in &extra {
             disk.put(&encode(msg))?;
         }
-        jobs.push(disk.sync_job()?);
+        if !disk.on_disk() {
+            jobs.push(disk.sync_job()?);
+        }
         Ok(())
     }
 

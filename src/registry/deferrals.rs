@@ -42,7 +42,13 @@ pub fn load(dir: &Path, queue: &str) -> HashMap<MessageId, i64> {
 /// Saves `due` for `queue` (removes the file when there is nothing to save).
 pub fn save(dir: &Path, queue: &str, due: &HashMap<MessageId, i64>) -> std::io::Result<()> {
     if due.is_empty() {
-        return match std::fs::remove_file(path(dir, queue)) {
+        // Look before removing: an unlink locks the directory even when there is
+        // nothing to remove, which thousands of queues stopping at once would feel.
+        let path = path(dir, queue);
+        if !path.try_exists()? {
+            return Ok(());
+        }
+        return match std::fs::remove_file(path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
         };

@@ -30,6 +30,7 @@ use std::sync::mpsc::{channel as oneshot, Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use topic::Topic;
+pub use topic::TopicStop;
 
 /// A client's process-wide id, never reused while the process lives.
 pub type ClientId = u64;
@@ -515,6 +516,9 @@ impl Registry {
         let Some(info) = self.clients.remove(&client) else {
             return;
         };
+        if self.clients.capacity() > 4 * self.clients.len() + 64 {
+            self.clients.shrink_to_fit(); // a burst of clients is gone: give it back
+        }
         let Some((t, c)) = info.subscription else {
             return;
         };
@@ -740,25 +744,19 @@ impl Registry {
         jobs
     }
 
-    /// Clean stop: every message held in memory, in flight or deferred goes to disk
-    /// (in order: queue, in-flight, deferred); deferrals are saved beside the queues.
-    /// Returns the fsyncs still owed, to run without the lock (side by side).
-    pub fn persist(&mut self, now: Instant) -> Vec<SyncJob> {
-        let mut jobs = Vec::new();
-        for (name, topic) in std::mem::take(&mut self.topics) {
-            let ephemeral = topic.ephemeral;
-            for (channel, due) in topic.persist(now, &mut jobs) {
-                if ephemeral || crate::proto::is_ephemeral(&channel) {
-                    continue;
-                }
-                if let Some(dir) = &self.config.data_path {
-                    if let Err(e) = deferrals::save(dir, &format!("{name}:{channel}"), &due) {
-                        log::error!("CHANNEL({name}:{channel}): saving deferrals: {e}");
-                    }
-                }
-            }
-        }
-        jobs
+    /// Clean stop: every topic, taken out of the registry as a [`TopicStop`] that
+    /// writes it to disk on any thread (so many topics can be written side by side).
+    pub fn stop_work(&mut self, now: Instant) -> Vec<TopicStop> {
+        let data_path = self.config.data_path.clone();
+        std::mem::take(&mut self.topics)
+            .into_iter()
+            .map(|(name, topic)| TopicStop {
+                name,
+                topic,
+                data_path: data_path.clone(),
+                now,
+            })
+            .collect()
     }
 
     /// Clients to disconnect because their channel is gone.

@@ -545,8 +545,10 @@ fn load_hands_held_messages_to_every_channel_in_order() {
     let bodies: Vec<Vec<u8>> = (0..5).map(|i| format!("m{i}").into_bytes()).collect();
     reg.publish("t", bodies.iter().map(|b| b.as_slice()), 0, now)
         .unwrap();
-    for job in reg.persist(now) {
-        job.run().unwrap();
+    for topic in reg.stop_work(now) {
+        for job in topic.write().unwrap() {
+            job.run().unwrap();
+        }
     }
     let meta = metadata::Metadata {
         topics: Some(vec![metadata::TopicMeta {

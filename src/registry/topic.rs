@@ -8,10 +8,11 @@
 
 use super::backlog::{Backlog, Queued};
 use super::channel::Channel;
+use super::deferrals;
 use super::message::{unix_nanos, Batch, GuidFactory, Message};
-use crate::proto::MessageId;
+use crate::diskqueue::SyncJob;
 use std::collections::BTreeMap;
-use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// One topic.
@@ -152,28 +153,56 @@ impl Topic {
     }
 }
 
-impl Topic {
-    /// Clean stop: every channel, then the topic's own queue, goes to disk in order.
-    /// Returns each channel's deferrals (see [`Channel::persist`]).
-    /// The fsyncs are left to jobs pushed on `jobs`.
-    pub fn persist(
-        self,
-        now: Instant,
-        jobs: &mut Vec<crate::diskqueue::SyncJob>,
-    ) -> Vec<(String, HashMap<MessageId, i64>)> {
-        let mut deferrals = Vec::new();
-        for (name, channel) in self.channels {
-            match channel.persist(now, jobs) {
-                Ok(due) => deferrals.push((name, due)),
-                Err(e) => log::error!("CHANNEL({}:{name}): persist failed: {e}", self.name),
+/// One topic's share of a clean stop, taken out of the registry so that it can be
+/// written on any thread (see [`super::Registry::stop_work`]).
+pub struct TopicStop {
+    pub(super) name: String,
+    pub(super) topic: Topic,
+    pub(super) data_path: Option<PathBuf>,
+    pub(super) now: Instant,
+}
+
+impl TopicStop {
+    /// Writes every channel, then the topic's own queue, in order (queue, in flight,
+    /// deferred), and saves each durable channel's deferrals beside it. Returns the
+    /// fsyncs still owed; a failed write is logged, and fails the stop.
+    pub fn write(self) -> std::io::Result<Vec<SyncJob>> {
+        let TopicStop {
+            name,
+            topic,
+            data_path,
+            now,
+        } = self;
+        let mut jobs = Vec::new();
+        let mut result = Ok(());
+        for (channel, queue) in topic.channels {
+            let due = match queue.persist(now, &mut jobs) {
+                Ok(due) => due,
+                Err(e) => {
+                    log::error!("CHANNEL({name}:{channel}): persist failed: {e}");
+                    result = Err(e);
+                    continue;
+                }
+            };
+            if topic.ephemeral || crate::proto::is_ephemeral(&channel) {
+                continue;
+            }
+            if let Some(dir) = &data_path {
+                if let Err(e) = deferrals::save(dir, &format!("{name}:{channel}"), &due) {
+                    log::error!("CHANNEL({name}:{channel}): saving deferrals: {e}");
+                    result = Err(e);
+                }
             }
         }
-        if let Err(e) = self.backlog.persist(Vec::new(), jobs) {
-            log::error!("TOPIC({}): persist failed: {e}", self.name);
+        if let Err(e) = topic.backlog.persist(Vec::new(), &mut jobs) {
+            log::error!("TOPIC({name}): persist failed: {e}");
+            result = Err(e);
         }
-        deferrals
+        result.map(|()| jobs)
     }
+}
 
+impl Topic {
     /// Deletes the topic's and its channels' disk files.
     pub fn delete(self) {
         for channel in self.channels.into_values() {

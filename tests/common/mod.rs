@@ -91,6 +91,11 @@ impl Nsqd {
     }
 
     /// Sends a signal (e.g. "TERM", "KILL") to the process.
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .arg(format!("-{name}"))
@@ -191,6 +196,11 @@ impl Lookupd {
     }
 
     /// Sends a signal (e.g. "TERM").
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .arg(format!("-{name}"))
