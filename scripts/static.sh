@@ -14,7 +14,8 @@ else
     echo "static: $musl not installed, linking glibc statically" >&2
     RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --release --bin nsqd --target "$target" >&2
 fi
-out="target/$target/release/nsqd-static"
-cp "target/$target/release/nsqd" "$out"
+dir="${CARGO_TARGET_DIR:-target}/$target/release"
+out="$dir/nsqd-static"
+cp "$dir/nsqd" "$out"
 strip "$out"
 echo "$out"
