@@ -378,44 +378,6 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     Some(Duration::from_nanos(u64::try_from(total).ok()?))
 }
 
-/// Formats a duration the way Go's `time.Duration.String` does:
-/// `0s`, `100ns`, `1.5µs`, `250ms`, `1.5s`, `1m0s`, `1h0m0s`.
-pub fn format_duration(d: Duration) -> String {
-    let nanos = d.as_nanos();
-    match nanos {
-        0 => "0s".to_string(),
-        1..=999 => format!("{nanos}ns"),
-        1_000..=999_999 => format!("{}\u{b5}s", decimal(nanos, 1_000)),
-        1_000_000..=999_999_999 => format!("{}ms", decimal(nanos, 1_000_000)),
-        _ => {
-            let secs = nanos / NANOS_PER_SEC;
-            let mut out = String::new();
-            if secs >= 3600 {
-                out.push_str(&format!("{}h", secs / 3600));
-            }
-            if secs >= 60 {
-                out.push_str(&format!("{}m", secs / 60 % 60));
-            }
-            out.push_str(&format!(
-                "{}s",
-                decimal(nanos % (60 * NANOS_PER_SEC), NANOS_PER_SEC)
-            ));
-            out
-        }
-    }
-}
-
-/// `n / div` as a decimal with trailing zeros of the fraction dropped.
-fn decimal(n: u128, div: u128) -> String {
-    let (whole, frac) = (n / div, n % div);
-    if frac == 0 {
-        return whole.to_string();
-    }
-    let width = div.to_string().len() - 1;
-    let frac = format!("{frac:0width$}");
-    format!("{whole}.{}", frac.trim_end_matches('0'))
-}
-
 /// Help text in the layout of Go's `flag.Usage`: `Usage of <program>:` and then
 /// every flag, sorted by name, as `  -name type` with the indented usage and
 /// `(default ...)` unless the default is the type's zero value.
@@ -741,6 +703,7 @@ mod tests {
 
     #[test]
     fn durations_format_like_go() {
+        use crate::common::gotime::format_duration;
         let f = |nanos: u64| format_duration(Duration::from_nanos(nanos));
         assert_eq!(f(0), "0s");
         assert_eq!(f(100), "100ns");

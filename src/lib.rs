@@ -9,6 +9,7 @@
 //! - [`registry`]: nsqd's state — topics, channels, queues, in-flight and deferred messages.
 //! - [`http`]: a small HTTP/1.1 server — worker pool, keep-alive, router, limits.
 //! - [`listen`]: listening sockets with Go's backlog (`socket2`).
+//! - [`common`]: Go's duration and time formats, address resolution, the hostname.
 //! - [`flags`]: Go-style command-line flags (`-flag`, `--flag=value`, repeatable lists).
 //! - [`logging`]: NSQ-style log lines (`[nsqd] 2026/11/24 10:00:00.000000 INFO: ...`).
 //! - [`lookupd`]: the nsqlookupd program — registration db, V1 protocol, HTTP API.
@@ -20,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod common;
 pub mod compress;
 pub mod diskqueue;
 pub mod flags;

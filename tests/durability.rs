@@ -772,8 +772,18 @@ fn second_nsqd_on_same_data_path_fails() {
     p.publish("locked", b"two");
     let s = node.stats();
     assert_eq!(num(&topic(&s, "locked")["depth"]), 2, "{s}");
-    let raw = std::fs::read_to_string(dir.0.join("nsqd.dat")).expect("nsqd.dat");
-    assert!(raw.contains("\"locked\""), "nsqd.dat: {raw}");
+    // nsqd.dat is written by the syncer thread soon after the topic appeared.
+    let mut raw = String::new();
+    assert!(
+        wait_until(WAIT, || {
+            raw = std::fs::read_to_string(dir.0.join("nsqd.dat")).unwrap_or_default();
+            let meta: Value = serde_json::from_str(&raw).unwrap_or(Value::Null);
+            meta["topics"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| t["name"] == "locked"))
+        }),
+        "nsqd.dat never named the topic: {raw}"
+    );
     drop(p);
     node.stop();
 }

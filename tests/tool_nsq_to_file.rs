@@ -242,7 +242,7 @@ fn all_finished(nsqd: &Nsqd, topic: &str, n: u64) -> bool {
 /// `YYYY-MM-DD_HH` (UTC) of `t`: the default `--datetime-format`.
 fn hour_stamp(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).unwrap().as_secs();
-    let (y, m, d) = nsq::logging::civil_from_days(secs / 86_400);
+    let (y, m, d) = nsq::common::gotime::civil_from_days(secs / 86_400);
     format!("{y:04}-{m:02}-{d:02}_{:02}", secs % 86_400 / 3600)
 }
 

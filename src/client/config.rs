@@ -3,7 +3,8 @@
 //! validated with go-nsq's bounds.
 
 use super::Error;
-use crate::flags::{format_duration, parse_bool, parse_duration};
+use crate::common::gotime::format_duration;
+use crate::flags::{parse_bool, parse_duration};
 use std::time::Duration;
 
 /// How the consumer's backoff grows after failures.

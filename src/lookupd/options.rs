@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use crate::flags::{self, FlagError, FlagKind, FlagSpec, Parsed};
 use crate::logging;
-use crate::nsqd::node_id;
 
 /// Settings for one nsqlookupd process; `Default` gives Go nsqlookupd's defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +34,7 @@ impl Default for Options {
         Options {
             tcp_address: "0.0.0.0:4160".to_string(),
             http_address: "0.0.0.0:4161".to_string(),
-            broadcast_address: node_id::hostname(),
+            broadcast_address: crate::common::net::hostname(),
             inactive_producer_timeout: Duration::from_secs(300),
             tombstone_lifetime: Duration::from_secs(45),
             log_level: "info".to_string(),
@@ -55,7 +54,7 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
 
 fn flag_specs(d: &Options) -> Vec<FlagSpec> {
     use FlagKind as K;
-    let dur = flags::format_duration;
+    let dur = crate::common::gotime::format_duration;
     vec![
         FlagSpec::new("config", K::String, "", "path to config file"),
         FlagSpec::new("version", K::Bool, false, "print version string"),
@@ -156,7 +155,7 @@ mod tests {
         assert_eq!(opts, Options::default());
         assert_eq!(opts.tcp_address, "0.0.0.0:4160");
         assert_eq!(opts.http_address, "0.0.0.0:4161");
-        assert_eq!(opts.broadcast_address, node_id::hostname());
+        assert_eq!(opts.broadcast_address, crate::common::net::hostname());
         assert_eq!(opts.inactive_producer_timeout, Duration::from_secs(300));
         assert_eq!(opts.tombstone_lifetime, Duration::from_secs(45));
         assert_eq!(opts.log_level, "info");

@@ -26,16 +26,16 @@ impl Server {
     /// Binds both listeners and starts serving.
     pub fn start(opts: &Options) -> io::Result<Server> {
         // Bind HTTP first: the IDENTIFY reply carries our real HTTP port.
-        let listener = crate::listen::bind(crate::nsqd::server::resolve(&opts.http_address)?)?;
+        let listener = crate::listen::bind(crate::common::net::resolve(&opts.http_address)?)?;
         let http_addr = listener.local_addr()?;
         let http_port = http_addr.port();
-        let reactor = Reactor::bind(crate::nsqd::server::resolve(&opts.tcp_address)?)?;
+        let reactor = Reactor::bind(crate::common::net::resolve(&opts.tcp_address)?)?;
         let tcp_addr = reactor.local_addr()?;
         let wakeup = reactor.wakeup();
         let db = Arc::new(Mutex::new(Db::new()));
         let identity = Identity {
             broadcast_address: opts.broadcast_address.clone(),
-            hostname: crate::nsqd::node_id::hostname(),
+            hostname: crate::common::net::hostname(),
             tcp_port: tcp_addr.port(),
             http_port,
             version: crate::NSQ_VERSION.to_string(),

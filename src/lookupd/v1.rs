@@ -39,14 +39,14 @@ impl Identity {
     /// The IDENTIFY reply: keys sorted, as Go marshals its map; strings escaped as Go does.
     pub fn reply_json(&self) -> String {
         let mut out = String::from("{\"broadcast_address\":");
-        crate::nsqd::stats::push_json_str(&mut out, &self.broadcast_address);
+        crate::common::json::push_json_str(&mut out, &self.broadcast_address);
         out.push_str(",\"hostname\":");
-        crate::nsqd::stats::push_json_str(&mut out, &self.hostname);
+        crate::common::json::push_json_str(&mut out, &self.hostname);
         out.push_str(&format!(
             ",\"http_port\":{},\"tcp_port\":{},\"version\":",
             self.http_port, self.tcp_port
         ));
-        crate::nsqd::stats::push_json_str(&mut out, &self.version);
+        crate::common::json::push_json_str(&mut out, &self.version);
         out.push('}');
         out
     }

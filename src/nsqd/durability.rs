@@ -16,8 +16,8 @@
 //! A clean stop ([`stop`]) writes every queue, then makes it durable with one
 //! `syncfs` per data directory.
 
-use super::v2::lock;
 use crate::diskqueue::SyncJob;
+use crate::registry::lock;
 use crate::registry::metadata::{self, Metadata};
 use crate::registry::Registry;
 use crate::registry::TopicStop;

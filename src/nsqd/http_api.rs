@@ -9,11 +9,11 @@ use super::lookup_peers::LookupPeers;
 use super::metrics;
 use super::options::Options;
 use super::stats::{self, NodeInfo, StatsQuery};
-use super::v2::{lock, SharedRegistry};
 use crate::http::{BadQuery, Request, Response, Router};
 use crate::proto::{self, Limits};
 use crate::reactor::Wakeup;
 use crate::registry::NotFound;
+use crate::registry::{lock, SharedRegistry};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 

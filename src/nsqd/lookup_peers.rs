@@ -17,10 +17,10 @@
 //! waits in [`LookupPeers::create_topic`], a V2 connection waits in the reactor
 //! (`nsqd::v2`) without holding up any other connection.
 
-use super::v2::{lock, SharedRegistry};
 use crate::client::http;
 use crate::reactor::Wakeup;
 use crate::registry::Change;
+use crate::registry::{lock, SharedRegistry};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -435,7 +435,7 @@ impl Worker {
 
     /// Dials, identifies and registers everything the registry has.
     fn connect(&self) -> io::Result<TcpStream> {
-        let addr = super::server::resolve(&self.address)?;
+        let addr = crate::common::net::resolve(&self.address)?;
         let mut stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT)?;
         stream.set_read_timeout(Some(IO_TIMEOUT))?;
         stream.set_write_timeout(Some(IO_TIMEOUT))?;

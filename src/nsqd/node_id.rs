@@ -4,18 +4,6 @@
 //! this module owns that computation, with small hand-written MD5 and CRC-32
 //! so the crate needs no hashing dependency.
 
-use std::fs;
-
-/// The OS hostname as Go's `os.Hostname` sees it on Linux
-/// (`/proc/sys/kernel/hostname`, trimmed), or `localhost` if unreadable or empty.
-pub fn hostname() -> String {
-    let name = fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    match name.trim() {
-        "" => "localhost".to_string(),
-        trimmed => trimmed.to_string(),
-    }
-}
-
 /// Go nsqd's default node ID: CRC-32 (IEEE) of the MD5 digest of `hostname`, mod 1024.
 pub fn default_node_id(hostname: &str) -> u16 {
     // The remainder is below 1024, so it always fits.
@@ -125,12 +113,5 @@ mod tests {
         assert_eq!(default_node_id("localhost"), 16);
         assert_eq!(default_node_id("nsq-host-1"), 250);
         assert_eq!(default_node_id(""), 812);
-    }
-
-    #[test]
-    fn hostname_is_never_empty() {
-        let name = hostname();
-        assert!(!name.is_empty());
-        assert_eq!(name, name.trim());
     }
 }

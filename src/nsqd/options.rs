@@ -125,7 +125,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        let hostname = node_id::hostname();
+        let hostname = crate::common::net::hostname();
         Options {
             tcp_address: "0.0.0.0:4150".to_string(),
             http_address: "0.0.0.0:4151".to_string(),
@@ -195,7 +195,7 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
 
 fn flag_specs(d: &Options) -> Vec<FlagSpec> {
     use FlagKind as K;
-    let dur = flags::format_duration;
+    let dur = crate::common::gotime::format_duration;
     vec![
         FlagSpec::new("version", K::Bool, false, "print version string"),
         FlagSpec::new("config", K::String, "", "path to config file"),
@@ -620,8 +620,11 @@ mod tests {
             opts.e2e_processing_latency_window_time,
             Duration::from_secs(600)
         );
-        assert_eq!(opts.broadcast_address, node_id::hostname());
-        assert_eq!(opts.node_id, node_id::default_node_id(&node_id::hostname()));
+        assert_eq!(opts.broadcast_address, crate::common::net::hostname());
+        assert_eq!(
+            opts.node_id,
+            node_id::default_node_id(&crate::common::net::hostname())
+        );
         assert!(opts.deflate && opts.snappy && opts.statsd_mem_stats);
         assert_eq!(opts.tls_required, "false");
     }

@@ -10,12 +10,14 @@ use super::lookup_peers::{self, LookupPeers};
 use super::options::Options;
 use super::stats::NodeInfo;
 use super::statsd::{self, StatsdOptions};
-use super::v2::{lock, SharedRegistry, V2Config, V2Handler};
+use super::v2::{V2Config, V2Handler};
+use crate::common::net::resolve;
 use crate::proto::Limits;
 use crate::reactor::{Reactor, Wakeup};
+use crate::registry::{lock, SharedRegistry};
 use crate::registry::{metadata, Config, Registry};
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -41,16 +43,6 @@ pub struct Server {
     syncer: Option<JoinHandle<()>>,
     /// Holds the data directory's lock until the server is dropped.
     _dir_lock: std::fs::File,
-}
-
-/// Resolves `host:port` to the first address it names.
-pub fn resolve(addr: &str) -> io::Result<SocketAddr> {
-    addr.to_socket_addrs()?.next().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("no address for {addr}"),
-        )
-    })
 }
 
 fn v2_config(opts: &Options) -> V2Config {
@@ -151,7 +143,7 @@ impl Server {
             Some(l) => l.local_addr()?.port(),
             None => 0,
         };
-        let hostname = super::node_id::hostname();
+        let hostname = crate::common::net::hostname();
         let identity = lookup_peers::Identity {
             broadcast_address: opts.broadcast_address.clone(),
             hostname: hostname.clone(),

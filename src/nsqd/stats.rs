@@ -5,6 +5,8 @@
 //! [`collect`] only copies numbers and strings, so the lock is held briefly; all
 //! formatting (and reading `/proc`) happens afterwards in [`to_json`] / [`to_text`].
 
+use crate::common::gotime::{format_duration, rfc3339_utc};
+use crate::common::json::{push_json_f64, push_json_str};
 use crate::registry::channel::{Channel, Consumer};
 use crate::registry::latency::LatencyWindow;
 use crate::registry::topic::Topic;
@@ -528,49 +530,6 @@ pub fn collect(
 // ---------------------------------------------------------------------------------
 // JSON
 
-/// Appends `s` as a JSON string the way Go's `encoding/json` writes it (`<`, `>`,
-/// `&`, U+2028 and U+2029 escaped too).
-pub(crate) fn push_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", ch as u32);
-            }
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// Appends a float the way Go's `encoding/json` writes a `float64`.
-pub(crate) fn push_json_f64(out: &mut String, v: f64) {
-    if !v.is_finite() {
-        out.push('0');
-        return;
-    }
-    let abs = v.abs();
-    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        let s = format!("{v:e}");
-        match s.split_once('e') {
-            Some((mantissa, exp)) if !exp.starts_with('-') => {
-                let _ = write!(out, "{mantissa}e+{exp}");
-            }
-            _ => out.push_str(&s),
-        }
-    } else {
-        let _ = write!(out, "{v}");
-    }
-}
-
 struct Obj<'a> {
     out: &'a mut String,
     first: bool,
@@ -755,58 +714,6 @@ pub fn to_json(snapshot: &Snapshot) -> String {
 // ---------------------------------------------------------------------------------
 // Text
 
-/// Formats a duration as Go's `time.Duration.String()` does (`0s`, `1.5ms`,
-/// `47.070241453s`, `1h2m3s`).
-pub fn go_duration(d: Duration) -> String {
-    let ns = d.as_nanos();
-    if ns == 0 {
-        return "0s".to_string();
-    }
-    fn frac(v: u128, digits: u32) -> String {
-        let scale = 10u128.pow(digits);
-        let (int, rem) = (v / scale, v % scale);
-        if rem == 0 {
-            return int.to_string();
-        }
-        let f = format!("{rem:0width$}", width = digits as usize);
-        format!("{int}.{}", f.trim_end_matches('0'))
-    }
-    if ns < 1_000 {
-        return format!("{ns}ns");
-    }
-    if ns < 1_000_000 {
-        return format!("{}\u{b5}s", frac(ns, 3));
-    }
-    if ns < 1_000_000_000 {
-        return format!("{}ms", frac(ns, 6));
-    }
-    let secs = ns / 1_000_000_000;
-    let (h, m) = (secs / 3600, (secs / 60) % 60);
-    let s = frac(ns % 60_000_000_000, 9);
-    let mut out = String::new();
-    if h > 0 {
-        let _ = write!(out, "{h}h");
-    }
-    if h > 0 || m > 0 {
-        let _ = write!(out, "{m}m");
-    }
-    let _ = write!(out, "{s}s");
-    out
-}
-
-/// Unix seconds as RFC 3339 in UTC (`2026-11-24T02:20:29Z`).
-pub fn rfc3339_utc(unix: i64) -> String {
-    let unix = unix.max(0) as u64;
-    let (year, month, day) = crate::logging::civil_from_days(unix / 86_400);
-    let secs = unix % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        (secs / 60) % 60,
-        secs % 60
-    )
-}
-
 /// nsqd's `NanoSecondToHuman`.
 fn nanos_to_human(v: f64) -> String {
     let (v, suffix) = if v > 1e9 {
@@ -835,7 +742,7 @@ fn e2e_text(e2e: &E2eStats) -> String {
 fn client_text(c: &ClientStats, now_unix: i64) -> String {
     let port = c.remote_address.rsplit_once(':').map_or("", |(_, p)| p);
     let id = format!("{}:{} {}", c.hostname, port, c.user_agent);
-    let connected = go_duration(Duration::from_secs(
+    let connected = format_duration(Duration::from_secs(
         now_unix.saturating_sub(c.connect_ts).max(0) as u64,
     ));
     if !c.pub_counts.is_empty() {
@@ -861,7 +768,7 @@ pub fn to_text(snapshot: &Snapshot) -> String {
     let mut w = String::with_capacity(1024);
     let _ = writeln!(w, "nsqd v{} (built w/nsq-rs)", snapshot.version);
     let _ = writeln!(w, "start_time {}", rfc3339_utc(snapshot.start_time));
-    let _ = writeln!(w, "uptime {}", go_duration(snapshot.uptime));
+    let _ = writeln!(w, "uptime {}", format_duration(snapshot.uptime));
     let _ = writeln!(w, "\nHealth: {}", snapshot.health);
     if let Some(mem) = snapshot.memory_stats() {
         w.push_str("\nMemory:\n");
@@ -1405,17 +1312,17 @@ pub(crate) mod tests {
 
     #[test]
     fn go_durations_and_times() {
-        assert_eq!(go_duration(Duration::ZERO), "0s");
-        assert_eq!(go_duration(Duration::from_nanos(999)), "999ns");
-        assert_eq!(go_duration(Duration::from_nanos(1500)), "1.5\u{b5}s");
-        assert_eq!(go_duration(Duration::from_micros(1500)), "1.5ms");
+        assert_eq!(format_duration(Duration::ZERO), "0s");
+        assert_eq!(format_duration(Duration::from_nanos(999)), "999ns");
+        assert_eq!(format_duration(Duration::from_nanos(1500)), "1.5\u{b5}s");
+        assert_eq!(format_duration(Duration::from_micros(1500)), "1.5ms");
         assert_eq!(
-            go_duration(Duration::from_nanos(47_070_241_453)),
+            format_duration(Duration::from_nanos(47_070_241_453)),
             "47.070241453s"
         );
-        assert_eq!(go_duration(Duration::from_secs(60)), "1m0s");
-        assert_eq!(go_duration(Duration::from_secs(3600)), "1h0m0s");
-        assert_eq!(go_duration(Duration::from_secs(3723)), "1h2m3s");
+        assert_eq!(format_duration(Duration::from_secs(60)), "1m0s");
+        assert_eq!(format_duration(Duration::from_secs(3600)), "1h0m0s");
+        assert_eq!(format_duration(Duration::from_secs(3723)), "1h2m3s");
         assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339_utc(1_795_486_829), "2026-11-24T02:20:29Z");
         assert_eq!(rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");

@@ -248,7 +248,7 @@ pub fn spawn(
                     std::thread::sleep((next - now).min(slice));
                 }
                 let snap = {
-                    let mut reg = super::v2::lock(&registry);
+                    let mut reg = crate::registry::lock(&registry);
                     collect(&mut reg, &query, &node, Instant::now())
                 };
                 log::info!("STATSD: pushing stats to {}", opts.address);

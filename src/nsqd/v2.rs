@@ -25,10 +25,11 @@ use super::identify::{self, IdentifyLimits, Negotiated};
 use crate::compress::Codec;
 use crate::proto::{self, ClientState, Command, Limits, ParseContext, ProtoError, MAGIC_V2};
 use crate::reactor::{ConnId, Connection, Handler, Net, Timers, Wakeup};
+use crate::registry::{lock, SharedRegistry};
 use crate::registry::{ClientId, ClientInfo, Registry};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Everything the V2 handler needs to know about the server.
@@ -42,16 +43,6 @@ pub struct V2Config {
     pub max_req_timeout: Duration,
     /// The auth servers (`--auth-http-address`); `None`: AUTH is disabled.
     pub auth: Option<AuthServers>,
-}
-
-/// The registry as shared between threads.
-pub type SharedRegistry = Arc<Mutex<Registry>>;
-
-/// Locks the registry; a panic elsewhere must not take the broker down with it.
-pub fn lock(registry: &Mutex<Registry>) -> MutexGuard<'_, Registry> {
-    registry
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Timer key of the registry's deadlines; connection timers use their client id (≥ 1).

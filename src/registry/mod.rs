@@ -820,6 +820,16 @@ impl Registry {
     }
 }
 
+/// The registry as shared between threads.
+pub type SharedRegistry = Arc<std::sync::Mutex<Registry>>;
+
+/// Locks the registry; a panic elsewhere must not take the broker down with it.
+pub fn lock(registry: &std::sync::Mutex<Registry>) -> std::sync::MutexGuard<'_, Registry> {
+    registry
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// The queue of a topic (`queue` = its name) or channel (`topic:channel`): memory only
 /// for ephemeral names or without a data path, else memory then a disk queue.
 fn backlog(config: &Config, queue: &str, status: &Arc<DiskStatus>) -> Backlog {

@@ -9,7 +9,7 @@
 
 use crate::hist::Histogram;
 use crate::Options;
-use nsq::flags::format_duration;
+use nsq::common::gotime::format_duration;
 use nsq::proto::{self, FRAME_ERROR, FRAME_MESSAGE, FRAME_RESPONSE, HEARTBEAT, MAGIC_V2};
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};

@@ -7,7 +7,7 @@
 //! text is never reinterpreted (in Go a literal `1` or `Jan` would become the month).
 //! Go formats local time; this port formats UTC, so `%Z` is `UTC` and `%z` `+0000`.
 
-use nsq::logging::civil_from_days;
+use nsq::common::gotime::civil_from_days;
 use std::fmt::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
