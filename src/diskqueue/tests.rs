@@ -1,5 +1,9 @@
 use super::*;
 use std::collections::VecDeque;
+use std::fs::{self, OpenOptions};
+use std::io::{Seek, SeekFrom, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A directory under the system temp dir, removed on drop (also when a test panics).
 struct TempDir(PathBuf);
