@@ -1,4 +1,7 @@
 use super::*;
+use crate::proto::ClientState;
+use channel::InFlightError;
+use message::Message;
 
 fn config() -> Config {
     Config {
