@@ -1,0 +1,171 @@
+//! A V2 connection's input batch: the protocol magic, parsing every complete command,
+//! the auth rules and topic-creation holds that make commands wait, routing each
+//! command to its executor, error replies, and resuming once the wait is over.
+
+use super::auth_flow::AuthStep;
+use super::codec::{out, send_error, take_input};
+use super::conn::V2Conn;
+use super::handler::V2Handler;
+use super::publish::{self, publish_name};
+use crate::proto::{self, Command, ParseContext, ProtoError, MAGIC_V2};
+use crate::reactor::{ConnId, Handler, Net};
+use crate::registry::lock;
+use crate::registry::{ClientId, Registry};
+use std::time::Instant;
+
+impl V2Handler {
+    /// Parses and executes every complete command in the connection's input.
+    pub(super) fn process(&mut self, net: &mut Net<V2Conn>, id: ConnId) {
+        let Some(conn) = net.conn(id) else {
+            return;
+        };
+        if !conn.state.magic_ok {
+            if conn.input.len() < MAGIC_V2.len() {
+                return;
+            }
+            if conn.input[..4] != MAGIC_V2[..] {
+                log::info!("client({}) bad protocol magic", conn.peer);
+                send_error(net, id, &ProtoError::bad_protocol());
+                net.close(id);
+                return;
+            }
+            conn.state.magic_ok = true;
+            conn.input.drain(..4);
+        }
+        if conn.state.auth_pending || self.creating.contains_key(&conn.state.client) {
+            return;
+        }
+        let compressed = conn.state.codec.is_some();
+        let Some(input) = take_input(conn) else {
+            net.close(id);
+            return;
+        };
+        let client = conn.state.client;
+        let now = Instant::now();
+        let mut used = 0;
+        // IDENTIFY turned compression on: what follows it in `input` is compressed.
+        let mut switched = false;
+        // Where the output stood before the batch's first publish, and its command.
+        let mut first_publish: Option<(usize, &'static str)> = None;
+        let mut registry = lock(&self.registry);
+        while used < input.len() {
+            let Some(conn) = net.conn(id) else {
+                break;
+            };
+            let ctx = ParseContext {
+                state: conn.state.state,
+                heartbeats_enabled: conn.state.settings.heartbeat_interval.is_some(),
+                limits: &self.config.limits,
+            };
+            let result = match proto::parse(&input[used..], &ctx) {
+                Ok(None) => break,
+                Ok(Some((command, n))) => match self.auth_step(net, id, &command, now) {
+                    AuthStep::Proceed => {
+                        if let Some(topic) = held_new_topic(&mut registry, &command) {
+                            // As Go's nsqd, the command goes on once lookupd's
+                            // channels exist (see `woken`).
+                            self.creating.insert(client, topic);
+                            break;
+                        }
+                        used += n;
+                        if first_publish.is_none() {
+                            let name = publish_name(&command);
+                            first_publish = name.zip(out(net, id)).map(|(c, o)| (o.len(), c));
+                        }
+                        let result = self.execute(&mut registry, net, id, client, command, now);
+                        switched = !compressed
+                            && result.is_ok()
+                            && net.conn(id).is_some_and(|c| c.state.codec.is_some());
+                        result
+                    }
+                    AuthStep::Wait { consume } => {
+                        used += if consume { n } else { 0 };
+                        break;
+                    }
+                    AuthStep::Refuse(e) => {
+                        used += n;
+                        Err(e)
+                    }
+                },
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                send_error(net, id, &e);
+                if e.fatal {
+                    log::info!("client({client}) fatal: {e}");
+                    net.close(id);
+                    break;
+                }
+            }
+            if switched {
+                break;
+            }
+        }
+        // Never settle with the registry lock held.
+        drop(registry);
+        self.settle(net, id, client, first_publish);
+        if let Some(conn) = net.conn(id) {
+            let mut input = input;
+            input.drain(..used);
+            if compressed && !switched {
+                conn.state.plain_in = input;
+            } else {
+                conn.input = input;
+            }
+        }
+        if switched {
+            self.process(net, id);
+        }
+    }
+
+    fn execute(
+        &self,
+        registry: &mut Registry,
+        net: &mut Net<V2Conn>,
+        id: ConnId,
+        client: ClientId,
+        command: Command<'_>,
+        now: Instant,
+    ) -> Result<(), ProtoError> {
+        match command {
+            Command::Identify(body) => self.identify(registry, net, id, client, body, now),
+            Command::Auth(_) => Err(ProtoError::fatal("E_AUTH_DISABLED", "AUTH disabled")),
+            Command::Sub { .. }
+            | Command::Rdy(_)
+            | Command::Fin(_)
+            | Command::Req { .. }
+            | Command::Touch(_)
+            | Command::Cls => self.consume(registry, net, id, client, command, now),
+            Command::Nop => Ok(()),
+            Command::Pub { .. } | Command::Mpub { .. } | Command::Dpub { .. } => {
+                publish::execute(registry, net, id, client, command, now)
+            }
+        }
+    }
+
+    /// Runs the commands that waited (for an auth answer or a topic's release), then
+    /// closes the connection if its peer had closed meanwhile and nothing waits now.
+    pub(super) fn resume(&mut self, net: &mut Net<V2Conn>, id: ConnId) {
+        self.process(net, id);
+        let Some(conn) = net.conn(id) else {
+            return;
+        };
+        let waiting = conn.state.auth_pending || self.creating.contains_key(&conn.state.client);
+        if conn.state.peer_closed && !waiting {
+            self.read_closed(net, id);
+        }
+    }
+}
+
+/// Creates the topic a publish or SUB names, if missing: its name when that started a
+/// channel pre-creation hold, so the command must wait for the release.
+fn held_new_topic(registry: &mut Registry, command: &Command<'_>) -> Option<String> {
+    let topic = match command {
+        Command::Pub { topic, .. }
+        | Command::Mpub { topic, .. }
+        | Command::Dpub { topic, .. }
+        | Command::Sub { topic, .. } => *topic,
+        _ => return None,
+    };
+    registry.create_topic(topic).then(|| topic.to_string())
+}
