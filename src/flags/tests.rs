@@ -1,4 +1,5 @@
 use super::*;
+use std::time::Duration;
 
 fn specs() -> Vec<FlagSpec> {
     vec![

@@ -1,6 +1,8 @@
 use super::*;
+use std::io::{self, ErrorKind, Read, Write};
 use std::net::TcpListener;
 use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 /// A generous deadline: it only turns a hang into a failure.
 const T: Duration = Duration::from_secs(30);
