@@ -1,3 +1,5 @@
+//! Unit tests of the flag syntax, the value parsers and the help text.
+
 use super::*;
 use std::time::Duration;
 

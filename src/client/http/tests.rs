@@ -1,3 +1,5 @@
+//! Unit tests of the HTTP client, against fake servers on loopback sockets.
+
 use super::*;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::TcpListener;

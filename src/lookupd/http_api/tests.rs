@@ -1,3 +1,5 @@
+//! Unit tests of the nsqlookupd routes, through the router without a socket.
+
 use super::*;
 use crate::http::{Request, Response, Router};
 use crate::lookupd::db::{Db, PeerInfo};

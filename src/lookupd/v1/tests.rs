@@ -1,3 +1,5 @@
+//! Unit tests of the V1 handler on a real reactor, and of the IDENTIFY reply bytes.
+
 use super::*;
 use crate::lookupd::db::{Db, PeerInfo};
 use crate::reactor::{Reactor, Wakeup};

@@ -1,3 +1,5 @@
+//! Unit tests of the output file names.
+
 use super::*;
 use std::time::{Duration, UNIX_EPOCH};
 
