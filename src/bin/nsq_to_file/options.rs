@@ -1,5 +1,9 @@
 //! nsq_to_file's command line: Go's flags with Go's defaults, and the checks Go's
 //! `main` makes, in the same order and with the same messages.
+//!
+//! The checked values live in [`settings`]; this file turns flags into them.
+
+pub mod settings;
 
 use crate::filename;
 use crate::pattern::Pattern;
@@ -8,53 +12,7 @@ use nsq::flags::{FlagKind, FlagSpec, Parsed};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Everything the tool reads from its command line, checked.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// `--topic`: topics to consume (none: discover them through lookupd).
-    pub topics: Vec<String>,
-    /// `--topic-pattern`: only topics matching it are consumed.
-    pub topic_pattern: Option<Pattern>,
-    /// `--topic-refresh`: how often lookupd's topic list is read when discovering.
-    pub topic_refresh: Duration,
-    /// `--channel`.
-    pub channel: String,
-    /// `--nsqd-tcp-address`.
-    pub nsqd_tcp_addrs: Vec<String>,
-    /// `--lookupd-http-address`.
-    pub lookupd_http_addrs: Vec<String>,
-    /// `--max-in-flight`: also the number of written messages that forces a sync.
-    pub max_in_flight: usize,
-    /// `--http-client-connect-timeout` and `--http-client-request-timeout`: the
-    /// deadlines of one lookupd `/topics` query.
-    pub http_timeouts: nsq::client::http::Timeouts,
-    /// `--log-prefix`.
-    pub log_prefix: String,
-    /// `--log-level`.
-    pub log_level: String,
-    /// `--output-dir`.
-    pub output_dir: PathBuf,
-    /// `--work-dir` (defaults to the output dir).
-    pub work_dir: PathBuf,
-    /// `--datetime-format`.
-    pub datetime_format: String,
-    /// `--filename-format`.
-    pub filename_format: String,
-    /// `--host-identifier`.
-    pub host_identifier: String,
-    /// `--gzip` with `--gzip-level`: the level when gzip is on.
-    pub gzip_level: Option<u32>,
-    /// `--skip-empty-files`.
-    pub skip_empty_files: bool,
-    /// `--rotate-size` in bytes (0: off).
-    pub rotate_size: u64,
-    /// `--rotate-interval` (zero: off).
-    pub rotate_interval: Duration,
-    /// `--sync-interval`.
-    pub sync_interval: Duration,
-    /// The consumer settings shared by every topic (`--consumer-opt`, `--max-in-flight`).
-    pub config: Config,
-}
+pub use settings::Options;
 
 /// The flag table, with Go's names, defaults and help texts.
 pub fn specs() -> Vec<FlagSpec> {

@@ -1,0 +1,99 @@
+//! One client connection: connecting to the first address that answers, the single
+//! deadline every write and read runs against, raw reads into a buffer, and the
+//! `io::Error` kinds the client reports. It knows sockets, not HTTP.
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+pub(super) fn invalid_input(message: String) -> io::Error {
+    io::Error::new(ErrorKind::InvalidInput, message)
+}
+
+pub(super) fn invalid_data(message: impl Into<String>) -> io::Error {
+    io::Error::new(ErrorKind::InvalidData, message.into())
+}
+
+/// Connects to the first address of `host_port` that answers before `deadline`.
+pub(super) fn connect(host_port: &str, deadline: Instant) -> io::Result<TcpStream> {
+    let mut last = io::Error::new(
+        ErrorKind::NotFound,
+        format!("{host_port}: no address found"),
+    );
+    for addr in host_port.to_socket_addrs()? {
+        match TcpStream::connect_timeout(&addr, remaining(deadline)?) {
+            Ok(stream) => {
+                // Only a latency nicety; a failure changes nothing that matters.
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// The time left before `deadline`, or `TimedOut` when none is.
+fn remaining(deadline: Instant) -> io::Result<Duration> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(io::Error::new(ErrorKind::TimedOut, "request timed out"));
+    }
+    Ok(left)
+}
+
+/// One connection: the socket, bytes read but not consumed yet, and the deadline.
+pub(super) struct Conn {
+    pub(super) stream: TcpStream,
+    pub(super) buf: Vec<u8>,
+    pub(super) deadline: Instant,
+}
+
+impl Conn {
+    pub(super) fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.stream
+            .set_write_timeout(Some(remaining(self.deadline)?))?;
+        self.stream.write_all(bytes).map_err(timed_out)
+    }
+
+    /// Reads more bytes into `buf`; 0 means the peer closed.
+    pub(super) fn fill(&mut self) -> io::Result<usize> {
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            self.stream
+                .set_read_timeout(Some(remaining(self.deadline)?))?;
+            match self.stream.read(&mut chunk) {
+                Ok(n) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(timed_out(e)),
+            }
+        }
+    }
+
+    /// Like [`Conn::fill`], but the peer closing is an error.
+    pub(super) fn fill_or_eof(&mut self, what: &str) -> io::Result<()> {
+        if self.fill()? == 0 {
+            return Err(io::Error::new(
+                ErrorKind::UnexpectedEof,
+                format!("connection closed in the middle of the {what}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A socket timeout (`WouldBlock` on Unix) reported as `TimedOut`.
+fn timed_out(e: io::Error) -> io::Error {
+    match e.kind() {
+        ErrorKind::WouldBlock | ErrorKind::TimedOut => {
+            io::Error::new(ErrorKind::TimedOut, "request timed out")
+        }
+        _ => e,
+    }
+}

@@ -1,0 +1,80 @@
+//! A whole program's or tool's command line: `-help`, `-version`, the unsupported
+//! `-config`, leftover arguments refused, then the program's own options.
+
+use super::parse::{parse, Parsed};
+use super::spec::{FlagError, FlagSpec};
+use super::usage::usage;
+
+/// What a program's command line asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Invocation<T> {
+    /// Start the program with these options.
+    Run(Box<T>),
+    /// Print this help text (to stderr, like Go) and exit 0.
+    Help(String),
+    /// Print the version and exit 0.
+    Version,
+}
+
+/// Parses a program's command line (`args` excludes the program name): `-help`,
+/// `-version`, the unsupported `-config`, then `build` turns the flags into options.
+///
+/// Unlike Go, which ignores them, leftover positional arguments are rejected, so a
+/// mistaken `-deflate false` does not silently mean `-deflate`.
+pub fn parse_program<T>(
+    program: &str,
+    specs: &[FlagSpec],
+    args: &[String],
+    build: impl FnOnce(&Parsed) -> Result<T, String>,
+) -> Result<Invocation<T>, String> {
+    let parsed = match parse(specs, args) {
+        Ok(parsed) => parsed,
+        Err(FlagError::Help) => return Ok(Invocation::Help(usage(program, specs))),
+        Err(e) => return Err(e.to_string()),
+    };
+    if let Some(extra) = parsed.args().first() {
+        return Err(format!(
+            "unexpected argument {extra:?} (flags come as -name=value)"
+        ));
+    }
+    if parsed.get_bool("version").map_err(|e| e.to_string())? {
+        return Ok(Invocation::Version);
+    }
+    if !parsed
+        .get_string("config")
+        .map_err(|e| e.to_string())?
+        .is_empty()
+    {
+        return Err("--config is not supported yet; pass flags".to_string());
+    }
+    build(&parsed).map(|opts| Invocation::Run(Box::new(opts)))
+}
+
+/// Parses a tool's command line (`to_nsq`, `nsq_tail`, ...; `args` excludes the
+/// program name): `None` after printing help (`-help`) or the version (`-version`,
+/// which every tool defines) — the caller exits 0; leftover positional arguments
+/// are rejected.
+pub fn parse_tool(
+    program: &str,
+    specs: &[FlagSpec],
+    args: &[String],
+) -> Result<Option<Parsed>, String> {
+    let parsed = match parse(specs, args) {
+        Ok(parsed) => parsed,
+        Err(FlagError::Help) => {
+            eprint!("{}", usage(program, specs));
+            return Ok(None);
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    if let Some(extra) = parsed.args().first() {
+        return Err(format!(
+            "unexpected argument {extra:?} (flags come as -name=value)"
+        ));
+    }
+    if parsed.get_bool("version").map_err(|e| e.to_string())? {
+        println!("{program} v{}", crate::NSQ_VERSION);
+        return Ok(None);
+    }
+    Ok(Some(parsed))
+}
