@@ -567,3 +567,123 @@ fn memory_from_proc_status() {
     assert_eq!(m.heap_in_use_bytes, 2248 * 1024);
     assert_eq!(MemStats::from_proc_status("garbage").heap_in_use_bytes, 0);
 }
+
+/// `sample_registry` plus: e2e samples in `h1/chx`, a second consumer of `h1/chx`
+/// with `<&>"`, a tab, U+2028 and a control character in its identity, authed and
+/// deflating; a snappy producer authed without identity; channel `h1/other`.
+fn rich_registry(now: Instant) -> Registry {
+    let mut reg = sample_registry(now);
+    let mut odd = info(50001);
+    odd.client_id = "a<b>&\"c\\d".into();
+    odd.hostname = "h<&>\"ost\u{2028}\t".into();
+    odd.user_agent = "ua/1 \"x\" <y> & z\u{1}é".into();
+    odd.auth_identity = Some(("who<&>".into(), "http://auth/?a=1&b=<2>".into()));
+    odd.compression = "deflate";
+    odd.sample_rate = 42;
+    odd.connect_ts = 1_234_567;
+    reg.add_client(3, odd);
+    reg.subscribe(3, "h1", "chx", now).unwrap();
+    reg.rdy(3, 7);
+    let mut snappy = info(50002);
+    snappy.client_id = "snappy".into();
+    snappy.auth_identity = Some((String::new(), String::new()));
+    snappy.compression = "snappy";
+    reg.add_client(4, snappy);
+    reg.count_publish(4, "h2", 5);
+    reg.count_publish(4, "h1", 9);
+    reg.channel("h1", "other", now);
+    let mut w = LatencyWindow::new(Duration::from_secs(600), now);
+    for v in 1..=7 {
+        w.record(v * 1_234_567, now);
+    }
+    reg.topics
+        .get_mut("h1")
+        .unwrap()
+        .channels
+        .get_mut("chx")
+        .unwrap()
+        .e2e = Some(w);
+    reg
+}
+
+fn rich_json(query: &[(&str, &str)]) -> String {
+    let now = Instant::now();
+    let mut reg = rich_registry(now);
+    let mut s = collect(&mut reg, &q(query), &node(vec![0.5, 0.999, 0.99]), now);
+    s.memory = Some(MemStats {
+        heap_objects: 1,
+        heap_in_use_bytes: 4096,
+        gc_total_runs: u64::MAX,
+        ..MemStats::default()
+    });
+    s.lookupd_peers = vec![
+        ("127.0.0.1:4160".into(), true),
+        ("look<&>up:4161".into(), false),
+    ];
+    to_json(&s)
+}
+
+/// The exact bytes of the JSON body, pinned (captured from the hand-written writer
+/// that preceded the serde one).
+#[test]
+fn json_bytes_are_pinned() {
+    let cases: [(&[(&str, &str)], &str); 7] = [
+        (
+            &[],
+            r#"{"version":"1.3.0","health":"OK","start_time":1795486829,"topics":[{"topic_name":"h1","channels":[{"channel_name":"chx","depth":2,"backend_depth":0,"in_flight_count":1,"deferred_count":0,"message_count":3,"requeue_count":0,"timeout_count":0,"client_count":2,"clients":[{"client_id":"cid","hostname":"host.example","version":"V2","remote_address":"127.0.0.1:44658","state":3,"ready_count":1,"in_flight_count":1,"message_count":1,"finish_count":0,"requeue_count":0,"connect_ts":1000,"sample_rate":0,"deflate":false,"snappy":false,"user_agent":"probe/1.0","topology_zone":"","topology_region":"","tls":false,"tls_cipher_suite":"","tls_version":"","tls_negotiated_protocol":"","tls_negotiated_protocol_is_mutual":false},{"client_id":"a\u003cb\u003e\u0026\"c\\d","hostname":"h\u003c\u0026\u003e\"ost\u2028\t","version":"V2","remote_address":"127.0.0.1:50001","state":3,"ready_count":7,"in_flight_count":0,"message_count":0,"finish_count":0,"requeue_count":0,"connect_ts":1234567,"sample_rate":42,"deflate":true,"snappy":false,"user_agent":"ua/1 \"x\" \u003cy\u003e \u0026 z\u0001é","authed":true,"auth_identity":"who\u003c\u0026\u003e","auth_identity_url":"http://auth/?a=1\u0026b=\u003c2\u003e","topology_zone":"","topology_region":"","tls":false,"tls_cipher_suite":"","tls_version":"","tls_negotiated_protocol":"","tls_negotiated_protocol_is_mutual":false}],"paused":false,"e2e_processing_latency":{"count":7,"percentiles":[{"quantile":0.999,"value":8641969},{"quantile":0.99,"value":8641969},{"quantile":0.5,"value":4938268}]}},{"channel_name":"other","depth":0,"backend_depth":0,"in_flight_count":0,"deferred_count":0,"message_count":0,"requeue_count":0,"timeout_count":0,"client_count":0,"clients":[],"paused":false,"e2e_processing_latency":{"count":0,"percentiles":[{"quantile":0.999,"value":0},{"quantile":0.99,"value":0},{"quantile":0.5,"value":0}]}}],"depth":0,"backend_depth":0,"message_count":3,"message_bytes":16,"paused":false,"e2e_processing_latency":{"count":7,"percentiles":[{"quantile":0.999,"value":8641969},{"quantile":0.99,"value":8641969},{"quantile":0.5,"value":4938268}]}},{"topic_name":"h2","channels":[{"channel_name":"c1","depth":0,"backend_depth":0,"in_flight_count":0,"deferred_count":0,"message_count":0,"requeue_count":0,"timeout_count":0,"client_count":0,"clients":[],"paused":true,"e2e_processing_latency":{"count":0,"percentiles":[{"quantile":0.999,"value":0},{"quantile":0.99,"value":0},{"quantile":0.5,"value":0}]}}],"depth":0,"backend_depth":0,"message_count":0,"message_bytes":0,"paused":true,"e2e_processing_latency":{"count":0,"percentiles":[{"quantile":0.999,"value":0},{"quantile":0.99,"value":0},{"quantile":0.5,"value":0}]}},{"topic_name":"h3","channels":[],"depth":1,"backend_depth":0,"message_count":1,"message_bytes":1,"paused":false,"e2e_processing_latency":{"count":0,"percentiles":null}}],"memory":{"heap_objects":1,"heap_idle_bytes":0,"heap_in_use_bytes":4096,"heap_released_bytes":0,"gc_pause_usec_100":0,"gc_pause_usec_99":0,"gc_pause_usec_95":0,"next_gc_bytes":0,"gc_total_runs":18446744073709551615},"producers":[{"client_id":"127.0.0.1","hostname":"127.0.0.1","version":"V2","remote_address":"127.0.0.1:44674","state":0,"ready_count":0,"in_flight_count":0,"message_count":0,"finish_count":0,"requeue_count":0,"connect_ts":1000,"sample_rate":0,"deflate":false,"snappy":false,"user_agent":"","topology_zone":"","topology_region":"","pub_counts":[{"topic":"h1","count":3}],"tls":false,"tls_cipher_suite":"","tls_version":"","tls_negotiated_protocol":"","tls_negotiated_protocol_is_mutual":false},{"client_id":"snappy","hostname":"host.example","version":"V2","remote_address":"127.0.0.1:50002","state":0,"ready_count":0,"in_flight_count":0,"message_count":0,"finish_count":0,"requeue_count":0,"connect_ts":1000,"sample_rate":0,"deflate":false,"snappy":true,"user_agent":"probe/1.0","authed":true,"topology_zone":"","topology_region":"","pub_counts":[{"topic":"h1","count":9}],"tls":false,"tls_cipher_suite":"","tls_version":"","tls_negotiated_protocol":"","tls_negotiated_protocol_is_mutual":false}],"lookupd_peers":[{"address":"127.0.0.1:4160","connected":true},{"address":"look\u003c\u0026\u003eup:4161","connected":false}]}"#,
+        ),
+        (
+            &[("include_clients", "false")],
+            r#"{"version":"1.3.0","health":"OK","start_time":1795486829,"topics":[{"topic_name":"h1","channels":[{"channel_name":"chx","depth":2,"backend_depth":0,"in_flight_count":1,"deferred_count":0,"message_count":3,"requeue_count":0,"timeout_count":0,"client_count":2,"clients":null,"paused":false,"e2e_processing_latency":{"count":7,"percentiles":[{"quantile":0.999,"value":8641969},{"quantile":0.99,"value":8641969},{"quantile":0.5,"value":4938268}]}},{"channel_name":"other","depth":0,"backend_depth":0,"in_flight_count":0,"deferred_count":0,"message_count":0,"requeue_count":0,"timeout_count":0,"client_count":0,"clients":null,"paused":false,"e2e_processing_latency":{"count":0,"percentiles":[{"quantile":0.999,"value":0},{"quantile":0.99,"value":0},{"quantile":0.5,"value":0}]}}],"depth":0,"backend_depth":0,"message_count":3,"message_bytes":16,"paused":false,"e2e_processing_latency":{"count":7,"percentiles":[{"quantile":0.999,"value":8641969},{"quantile":0.99,"value":8641969},{"quantile":0.5,"value":4938268}]}},{"topic_name":"h2","channels":[{"channel_name":"c1","depth":0,"backend_depth":0,"in_flight_count":0,"deferred_count":0,"message_count":0,"requeue_count":0,"timeout_count":0,"client_count":0,"clients":null,"paused":true,"e2e_processing_latency":{"count":0,"percentiles":[{"quantile":0.999,"value":0},{"quantile":0.99,"value":0},{"quantile":0.5,"value":0}]}}],"depth":0,"backend_depth":0,"message_count":0,"message_bytes":0,"paused":true,"e2e_processing_latency":{"count":0,"percentiles":[{"quantile":0.999,"value":0},{"quantile":0.99,"value":0},{"quantile":0.5,"value":0}]}},{"topic_name":"h3","channels":[],"depth":1,"backend_depth":0,"message_count":1,"message_bytes":1,"paused":false,"e2e_processing_latency":{"count":0,"percentiles":null}}],"memory":{"heap_objects":1,"heap_idle_bytes":0,"heap_in_use_bytes":4096,"heap_released_bytes":0,"gc_pause_usec_100":0,"gc_pause_usec_99":0,"gc_pause_usec_95":0,"next_gc_bytes":0,"gc_total_runs":18446744073709551615},"producers":null,"lookupd_peers":[{"address":"127.0.0.1:4160","connected":true},{"address":"look\u003c\u0026\u003eup:4161","connected":false}]}"#,
+        ),
+        (
+            &[("include_mem", "false")],
+            r#"{"version":"1.3.0","health":"OK","start_time":1795486829,"topics":[{"topic_name":"h1","channels":[{"channel_name":"chx","depth":2,"backend_depth":0,"in_flight_count":1,"deferred_count":0,"message_count":3,"requeue_count":0,"timeout_count":0,"client_count":2,"clients":[{"client_id":"cid","hostname":"host.example","version":"V2","remote_address":"127.0.0.1:44658","state":3,"ready_count":1,"in_flight_count":1,"message_count":1,"finish_count":0,"requeue_count":0,"connect_ts":1000,"sample_rate":0,"deflate":false,"snappy":false,"user_agent":"probe/1.0","topology_zone":"","topology_region":"","tls":false,"tls_cipher_suite":"","tls_version":"","tls_negotiated_protocol":"","tls_negotiated_protocol_is_mutual":false},{"client_id":"a\u003cb\u003e\u0026\"c\\d","hostname":"h\u003c\u0026\u003e\"ost\u2028\t","version":"V2","remote_address":"127.0.0.1:50001","state":3,"ready_count":7,"in_flight_count":0,"message_count":0,"finish_count":0,"requeue_count":0,"connect_ts":1234567,"sample_rate":42,"deflate":true,"snappy":false,"user_agent":"ua/1 \"x\" \u003cy\u003e \u0026 z\u0001é","authed":true,"auth_identity":"who\u003c\u0026\u003e","auth_identity_url":"http://auth/?a=1\u0026b=\u003c2\u003e","topology_zone":"","topology_region":"","tls":false,"tls_cipher_suite":"","tls_version":"","tls_negotiated_protocol":"","tls_negotiated_protocol_is_mutual":false}],"paused":false,"e2e_processing_latency":{"count":7,"percentiles":[{"quantile":0.999,"value":8641969},{"quantile":0.99,"value":8641969},{"quantile":0.5,"value":4938268}]}},{"channel_name":"other","depth":0,"backend_depth":0,"in_flight_count":0,"deferred_count":0,"message_count":0,"requeue_count":0,"timeout_count":0,"client_count":0,"clients":[],"paused":false,"e2e_processing_latency":{"count":0,"percentiles":[{"quantile":0.999,"value":0},{"quantile":0.99,"value":0},{"quantile":0.5,"value":0}]}}],"depth":0,"backend_depth":0,"message_count":3,"message_bytes":16,"paused":false,"e2e_processing_latency":{"count":7,"percentiles":[{"quantile":0.999,"value":8641969},{"quantile":0.99,"value":8641969},{"quantile":0.5,"value":4938268}]}},{"topic_name":"h2","channels":[{"channel_name":"c1","depth":0,"backend_depth":0,"in_flight_count":0,"deferred_count":0,"message_count":0,"requeue_count":0,"timeout_count":0,"client_count":0,"clients":[],"paused":true,"e2e_processing_latency":{"count":0,"percentiles":[{"quantile":0.999,"value":0},{"quantile":0.99,"value":0},{"quantile":0.5,"value":0}]}}],"depth":0,"backend_depth":0,"message_count":0,"message_bytes":0,"paused":true,"e2e_processing_latency":{"count":0,"percentiles":[{"quantile":0.999,"value":0},{"quantile":0.99,"value":0},{"quantile":0.5,"value":0}]}},{"topic_name":"h3","channels":[],"depth":1,"backend_depth":0,"message_count":1,"message_bytes":1,"paused":false,"e2e_processing_latency":{"count":0,"percentiles":null}}],"producers":[{"client_id":"127.0.0.1","hostname":"127.0.0.1","version":"V2","remote_address":"127.0.0.1:44674","state":0,"ready_count":0,"in_flight_count":0,"message_count":0,"finish_count":0,"requeue_count":0,"connect_ts":1000,"sample_rate":0,"deflate":false,"snappy":false,"user_agent":"","topology_zone":"","topology_region":"","pub_counts":[{"topic":"h1","count":3}],"tls":false,"tls_cipher_suite":"","tls_version":"","tls_negotiated_protocol":"","tls_negotiated_protocol_is_mutual":false},{"client_id":"snappy","hostname":"host.example","version":"V2","remote_address":"127.0.0.1:50002","state":0,"ready_count":0,"in_flight_count":0,"message_count":0,"finish_count":0,"requeue_count":0,"connect_ts":1000,"sample_rate":0,"deflate":false,"snappy":true,"user_agent":"probe/1.0","authed":true,"topology_zone":"","topology_region":"","pub_counts":[{"topic":"h1","count":9}],"tls":false,"tls_cipher_suite":"","tls_version":"","tls_negotiated_protocol":"","tls_negotiated_protocol_is_mutual":false}],"lookupd_peers":[{"address":"127.0.0.1:4160","connected":true},{"address":"look\u003c\u0026\u003eup:4161","connected":false}]}"#,
+        ),
+        (
+            &[("topic", "h1")],
+            r#"{"version":"1.3.0","health":"OK","start_time":1795486829,"topics":[{"topic_name":"h1","channels":[{"channel_name":"chx","depth":2,"backend_depth":0,"in_flight_count":1,"deferred_count":0,"message_count":3,"requeue_count":0,"timeout_count":0,"client_count":2,"clients":[{"client_id":"cid","hostname":"host.example","version":"V2","remote_address":"127.0.0.1:44658","state":3,"ready_count":1,"in_flight_count":1,"message_count":1,"finish_count":0,"requeue_count":0,"connect_ts":1000,"sample_rate":0,"deflate":false,"snappy":false,"user_agent":"probe/1.0","topology_zone":"","topology_region":"","tls":false,"tls_cipher_suite":"","tls_version":"","tls_negotiated_protocol":"","tls_negotiated_protocol_is_mutual":false},{"client_id":"a\u003cb\u003e\u0026\"c\\d","hostname":"h\u003c\u0026\u003e\"ost\u2028\t","version":"V2","remote_address":"127.0.0.1:50001","state":3,"ready_count":7,"in_flight_count":0,"message_count":0,"finish_count":0,"requeue_count":0,"connect_ts":1234567,"sample_rate":42,"deflate":true,"snappy":false,"user_agent":"ua/1 \"x\" \u003cy\u003e \u0026 z\u0001é","authed":true,"auth_identity":"who\u003c\u0026\u003e","auth_identity_url":"http://auth/?a=1\u0026b=\u003c2\u003e","topology_zone":"","topology_region":"","tls":false,"tls_cipher_suite":"","tls_version":"","tls_negotiated_protocol":"","tls_negotiated_protocol_is_mutual":false}],"paused":false,"e2e_processing_latency":{"count":7,"percentiles":[{"quantile":0.999,"value":8641969},{"quantile":0.99,"value":8641969},{"quantile":0.5,"value":4938268}]}},{"channel_name":"other","depth":0,"backend_depth":0,"in_flight_count":0,"deferred_count":0,"message_count":0,"requeue_count":0,"timeout_count":0,"client_count":0,"clients":[],"paused":false,"e2e_processing_latency":{"count":0,"percentiles":[{"quantile":0.999,"value":0},{"quantile":0.99,"value":0},{"quantile":0.5,"value":0}]}}],"depth":0,"backend_depth":0,"message_count":3,"message_bytes":16,"paused":false,"e2e_processing_latency":{"count":7,"percentiles":[{"quantile":0.999,"value":8641969},{"quantile":0.99,"value":8641969},{"quantile":0.5,"value":4938268}]}}],"memory":{"heap_objects":1,"heap_idle_bytes":0,"heap_in_use_bytes":4096,"heap_released_bytes":0,"gc_pause_usec_100":0,"gc_pause_usec_99":0,"gc_pause_usec_95":0,"next_gc_bytes":0,"gc_total_runs":18446744073709551615},"producers":[{"client_id":"127.0.0.1","hostname":"127.0.0.1","version":"V2","remote_address":"127.0.0.1:44674","state":0,"ready_count":0,"in_flight_count":0,"message_count":0,"finish_count":0,"requeue_count":0,"connect_ts":1000,"sample_rate":0,"deflate":false,"snappy":false,"user_agent":"","topology_zone":"","topology_region":"","pub_counts":[{"topic":"h1","count":3}],"tls":false,"tls_cipher_suite":"","tls_version":"","tls_negotiated_protocol":"","tls_negotiated_protocol_is_mutual":false},{"client_id":"snappy","hostname":"host.example","version":"V2","remote_address":"127.0.0.1:50002","state":0,"ready_count":0,"in_flight_count":0,"message_count":0,"finish_count":0,"requeue_count":0,"connect_ts":1000,"sample_rate":0,"deflate":false,"snappy":true,"user_agent":"probe/1.0","authed":true,"topology_zone":"","topology_region":"","pub_counts":[{"topic":"h1","count":9}],"tls":false,"tls_cipher_suite":"","tls_version":"","tls_negotiated_protocol":"","tls_negotiated_protocol_is_mutual":false}],"lookupd_peers":[{"address":"127.0.0.1:4160","connected":true},{"address":"look\u003c\u0026\u003eup:4161","connected":false}]}"#,
+        ),
+        (
+            &[("topic", "h1"), ("channel", "other")],
+            r#"{"version":"1.3.0","health":"OK","start_time":1795486829,"topics":[{"topic_name":"h1","channels":[{"channel_name":"other","depth":0,"backend_depth":0,"in_flight_count":0,"deferred_count":0,"message_count":0,"requeue_count":0,"timeout_count":0,"client_count":0,"clients":[],"paused":false,"e2e_processing_latency":{"count":0,"percentiles":[{"quantile":0.999,"value":0},{"quantile":0.99,"value":0},{"quantile":0.5,"value":0}]}}],"depth":0,"backend_depth":0,"message_count":3,"message_bytes":16,"paused":false,"e2e_processing_latency":{"count":7,"percentiles":[{"quantile":0.999,"value":8641969},{"quantile":0.99,"value":8641969},{"quantile":0.5,"value":4938268}]}}],"memory":{"heap_objects":1,"heap_idle_bytes":0,"heap_in_use_bytes":4096,"heap_released_bytes":0,"gc_pause_usec_100":0,"gc_pause_usec_99":0,"gc_pause_usec_95":0,"next_gc_bytes":0,"gc_total_runs":18446744073709551615},"producers":[{"client_id":"127.0.0.1","hostname":"127.0.0.1","version":"V2","remote_address":"127.0.0.1:44674","state":0,"ready_count":0,"in_flight_count":0,"message_count":0,"finish_count":0,"requeue_count":0,"connect_ts":1000,"sample_rate":0,"deflate":false,"snappy":false,"user_agent":"","topology_zone":"","topology_region":"","pub_counts":[{"topic":"h1","count":3}],"tls":false,"tls_cipher_suite":"","tls_version":"","tls_negotiated_protocol":"","tls_negotiated_protocol_is_mutual":false},{"client_id":"snappy","hostname":"host.example","version":"V2","remote_address":"127.0.0.1:50002","state":0,"ready_count":0,"in_flight_count":0,"message_count":0,"finish_count":0,"requeue_count":0,"connect_ts":1000,"sample_rate":0,"deflate":false,"snappy":true,"user_agent":"probe/1.0","authed":true,"topology_zone":"","topology_region":"","pub_counts":[{"topic":"h1","count":9}],"tls":false,"tls_cipher_suite":"","tls_version":"","tls_negotiated_protocol":"","tls_negotiated_protocol_is_mutual":false}],"lookupd_peers":[{"address":"127.0.0.1:4160","connected":true},{"address":"look\u003c\u0026\u003eup:4161","connected":false}]}"#,
+        ),
+        (
+            &[("channel", "c1"), ("include_mem", "0")],
+            r#"{"version":"1.3.0","health":"OK","start_time":1795486829,"topics":[{"topic_name":"h2","channels":[{"channel_name":"c1","depth":0,"backend_depth":0,"in_flight_count":0,"deferred_count":0,"message_count":0,"requeue_count":0,"timeout_count":0,"client_count":0,"clients":[],"paused":true,"e2e_processing_latency":{"count":0,"percentiles":[{"quantile":0.999,"value":0},{"quantile":0.99,"value":0},{"quantile":0.5,"value":0}]}}],"depth":0,"backend_depth":0,"message_count":0,"message_bytes":0,"paused":true,"e2e_processing_latency":{"count":0,"percentiles":[{"quantile":0.999,"value":0},{"quantile":0.99,"value":0},{"quantile":0.5,"value":0}]}}],"producers":[{"client_id":"127.0.0.1","hostname":"127.0.0.1","version":"V2","remote_address":"127.0.0.1:44674","state":0,"ready_count":0,"in_flight_count":0,"message_count":0,"finish_count":0,"requeue_count":0,"connect_ts":1000,"sample_rate":0,"deflate":false,"snappy":false,"user_agent":"","topology_zone":"","topology_region":"","pub_counts":[{"topic":"h1","count":3}],"tls":false,"tls_cipher_suite":"","tls_version":"","tls_negotiated_protocol":"","tls_negotiated_protocol_is_mutual":false},{"client_id":"snappy","hostname":"host.example","version":"V2","remote_address":"127.0.0.1:50002","state":0,"ready_count":0,"in_flight_count":0,"message_count":0,"finish_count":0,"requeue_count":0,"connect_ts":1000,"sample_rate":0,"deflate":false,"snappy":true,"user_agent":"probe/1.0","authed":true,"topology_zone":"","topology_region":"","pub_counts":[{"topic":"h1","count":9}],"tls":false,"tls_cipher_suite":"","tls_version":"","tls_negotiated_protocol":"","tls_negotiated_protocol_is_mutual":false}],"lookupd_peers":[{"address":"127.0.0.1:4160","connected":true},{"address":"look\u003c\u0026\u003eup:4161","connected":false}]}"#,
+        ),
+        (
+            &[("topic", "nope")],
+            r#"{"version":"1.3.0","health":"OK","start_time":1795486829,"topics":null,"memory":{"heap_objects":1,"heap_idle_bytes":0,"heap_in_use_bytes":4096,"heap_released_bytes":0,"gc_pause_usec_100":0,"gc_pause_usec_99":0,"gc_pause_usec_95":0,"next_gc_bytes":0,"gc_total_runs":18446744073709551615},"producers":null,"lookupd_peers":[{"address":"127.0.0.1:4160","connected":true},{"address":"look\u003c\u0026\u003eup:4161","connected":false}]}"#,
+        ),
+    ];
+    for (query, want) in cases {
+        let got = rich_json(query);
+        assert_eq!(got, want, "{query:?}");
+    }
+
+    // Empty registry, no peers; odd floats (Go has no NaN/Inf: the writer puts 0).
+    let mut empty = Registry::new(config(Vec::new()));
+    let got = to_json(&snapshot(&mut empty, &q(&[("include_mem", "false")])));
+    assert_eq!(
+        got,
+        r#"{"version":"1.3.0","health":"OK","start_time":1795486829,"topics":[],"producers":null,"lookupd_peers":[]}"#
+    );
+    let now = Instant::now();
+    let mut reg = rich_registry(now);
+    let mut s = snapshot(&mut reg, &q(&[("topic", "h3"), ("include_mem", "false")]));
+    s.topics.as_mut().unwrap()[0].e2e = E2eStats {
+        count: 3,
+        percentiles: Some(vec![
+            (f64::NAN, f64::INFINITY),
+            (f64::NEG_INFINITY, 1e21),
+            (1.5e-7, 0.000001),
+            (-0.0, 123456789.125),
+        ]),
+    };
+    let got = to_json(&s);
+    assert_eq!(
+        got,
+        r#"{"version":"1.3.0","health":"OK","start_time":1795486829,"topics":[{"topic_name":"h3","channels":[],"depth":1,"backend_depth":0,"message_count":1,"message_bytes":1,"paused":false,"e2e_processing_latency":{"count":3,"percentiles":[{"quantile":0,"value":0},{"quantile":0,"value":1e+21},{"quantile":1.5e-7,"value":0.000001},{"quantile":-0,"value":123456789.125}]}}],"producers":[{"client_id":"127.0.0.1","hostname":"127.0.0.1","version":"V2","remote_address":"127.0.0.1:44674","state":0,"ready_count":0,"in_flight_count":0,"message_count":0,"finish_count":0,"requeue_count":0,"connect_ts":1000,"sample_rate":0,"deflate":false,"snappy":false,"user_agent":"","topology_zone":"","topology_region":"","tls":false,"tls_cipher_suite":"","tls_version":"","tls_negotiated_protocol":"","tls_negotiated_protocol_is_mutual":false},{"client_id":"snappy","hostname":"host.example","version":"V2","remote_address":"127.0.0.1:50002","state":0,"ready_count":0,"in_flight_count":0,"message_count":0,"finish_count":0,"requeue_count":0,"connect_ts":1000,"sample_rate":0,"deflate":false,"snappy":true,"user_agent":"probe/1.0","authed":true,"topology_zone":"","topology_region":"","tls":false,"tls_cipher_suite":"","tls_version":"","tls_negotiated_protocol":"","tls_negotiated_protocol_is_mutual":false}],"lookupd_peers":[]}"#
+    );
+}
