@@ -1,7 +1,9 @@
-//! Micro-benchmarks of the hot paths: command parsing, frame encoding, and registry
-//! enqueue/dequeue (publish, then pump to a consumer, then FIN). Run with
+//! Micro-benchmarks of the hot paths: command parsing, frame encoding, registry
+//! enqueue/dequeue (publish, then pump to a consumer, then FIN), and the `/stats` JSON
+//! body of a large node. Run with
 //! `cargo bench --bench micro`; the end-to-end figures come from `make bench`.
 
+use nsq::nsqd::stats::{self, ChannelStats, MemStats, Snapshot, TopicStats};
 use nsq::proto::{self, ClientState, Limits, ParseContext};
 use nsq::registry::{ClientInfo, Config, Registry};
 use std::time::{Duration, Instant};
@@ -153,4 +155,36 @@ fn registry_publish_pump_fin_200(b: divan::Bencher) {
             let _ = reg.finish(1, id);
         }
     });
+}
+
+/// `GET /stats?format=json` of a node with 10,000 topics of one channel each (no
+/// clients, no e2e percentiles).
+#[divan::bench]
+fn stats_json_10k_topics(b: divan::Bencher) {
+    let topics = (0..10_000)
+        .map(|i| TopicStats {
+            name: format!("topic-{i:05}"),
+            channels: vec![ChannelStats {
+                name: "archive".into(),
+                depth: i,
+                message_count: i * 3,
+                clients: Some(Vec::new()),
+                ..ChannelStats::default()
+            }],
+            depth: i,
+            message_count: i * 3,
+            message_bytes: i * 300,
+            ..TopicStats::default()
+        })
+        .collect();
+    let snapshot = Snapshot {
+        version: "1.3.0".into(),
+        health: "OK".into(),
+        start_time: 1_795_486_829,
+        topics: Some(topics),
+        include_mem: true,
+        memory: Some(MemStats::default()),
+        ..Snapshot::default()
+    };
+    b.bench(|| stats::to_json(divan::black_box(&snapshot)).len());
 }
