@@ -6,7 +6,6 @@ pub mod config;
 pub mod conn;
 pub mod consumer;
 pub mod error;
-pub mod http;
 pub mod message;
 pub mod producer;
 

@@ -10,7 +10,11 @@
 //! `&Request -> Response`, which are unit-testable without a socket. The router answers
 //! unknown paths 404, wrong methods 405 with `Allow`, `OPTIONS` with `Allow`, and
 //! redirects a trailing slash — httprouter's behaviour, which NSQ tools expect.
+//!
+//! [`client`] is the other side: the small blocking client that nsqd (lookupd peers,
+//! auth), the client library (lookupd discovery) and the tools use.
 
+pub mod client;
 mod parse;
 mod server;
 

@@ -17,7 +17,7 @@
 //! waits in [`LookupPeers::create_topic`], a V2 connection waits in the reactor
 //! (`nsqd::v2`) without holding up any other connection.
 
-use crate::client::http;
+use crate::http::client;
 use crate::reactor::Wakeup;
 use crate::registry::Change;
 use crate::registry::{lock, SharedRegistry};
@@ -78,7 +78,7 @@ pub struct LookupPeers {
     precreate: Sender<String>,
     precreator: Mutex<Option<JoinHandle<()>>>,
     /// Bounds each lookupd query, and so how long a creating call waits.
-    http_timeouts: http::Timeouts,
+    http_timeouts: client::Timeouts,
 }
 
 /// One peer's state, for `/info` and `/stats`.
@@ -99,7 +99,7 @@ impl LookupPeers {
         identity: Identity,
         addresses: &[String],
         wakeup: Wakeup,
-        http_timeouts: http::Timeouts,
+        http_timeouts: client::Timeouts,
     ) -> Arc<LookupPeers> {
         let (precreate, rx) = channel();
         let peers = Arc::new(LookupPeers {
@@ -260,7 +260,7 @@ fn precreate_loop(
     peers: &Weak<LookupPeers>,
     topics: &Receiver<String>,
     wakeup: &Wakeup,
-    timeouts: http::Timeouts,
+    timeouts: client::Timeouts,
 ) {
     let running = Arc::new(AtomicUsize::new(0));
     loop {
@@ -310,7 +310,7 @@ struct Precreation {
     addresses: Vec<String>,
     topic: String,
     wakeup: Wakeup,
-    timeouts: http::Timeouts,
+    timeouts: client::Timeouts,
 }
 
 impl Precreation {
@@ -333,7 +333,7 @@ impl Precreation {
 
 /// Every channel of `topic` that any lookupd at `addresses` knows, asking them all at
 /// once (failures logged).
-fn lookupd_channels(addresses: &[String], topic: &str, timeouts: http::Timeouts) -> Vec<String> {
+fn lookupd_channels(addresses: &[String], topic: &str, timeouts: client::Timeouts) -> Vec<String> {
     let replies: Vec<Vec<String>> = std::thread::scope(|scope| {
         let asks: Vec<_> = addresses
             .iter()
@@ -351,7 +351,7 @@ fn lookupd_channels(addresses: &[String], topic: &str, timeouts: http::Timeouts)
 }
 
 /// The channels of `topic` the lookupd at `address` knows (none on failure, logged).
-fn lookupd_channels_of(address: &str, topic: &str, timeouts: http::Timeouts) -> Vec<String> {
+fn lookupd_channels_of(address: &str, topic: &str, timeouts: client::Timeouts) -> Vec<String> {
     #[derive(serde::Deserialize)]
     struct Reply {
         #[serde(default)]
@@ -359,9 +359,9 @@ fn lookupd_channels_of(address: &str, topic: &str, timeouts: http::Timeouts) -> 
     }
     let url = format!(
         "http://{address}/channels?topic={}",
-        http::query_escape(topic)
+        client::query_escape(topic)
     );
-    let reply = http::get(&url, timeouts).and_then(|r| match r.status {
+    let reply = client::get(&url, timeouts).and_then(|r| match r.status {
         200 => serde_json::from_slice::<Reply>(&r.body).map_err(io::Error::other),
         status => Err(io::Error::other(format!("status {status}"))),
     });
@@ -480,7 +480,7 @@ impl Worker {
         }
         let address = match serde_json::from_slice::<Info>(reply) {
             Ok(info) if !info.broadcast_address.is_empty() && info.http_port != 0 => Some(
-                http::join_host_port(&info.broadcast_address, info.http_port),
+                client::join_host_port(&info.broadcast_address, info.http_port),
             ),
             _ => None,
         };

@@ -161,7 +161,7 @@ impl Server {
             identity,
             &opts.lookupd_tcp_addresses,
             wakeup.clone(),
-            crate::client::http::Timeouts {
+            crate::http::client::Timeouts {
                 connect: opts.http_client_connect_timeout,
                 total: opts.http_client_request_timeout,
             },

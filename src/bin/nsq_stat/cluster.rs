@@ -6,7 +6,7 @@
 //! `failed to query any ...` when every query failed (or there was nothing to
 //! query), and with the list of errors when only some did.
 
-use nsq::client::http;
+use nsq::http::client;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -63,7 +63,7 @@ impl ChannelStats {
 pub fn lookupd_topic_producers(
     topic: &str,
     lookupd_addrs: &[String],
-    timeouts: http::Timeouts,
+    timeouts: client::Timeouts,
 ) -> Result<Vec<Producer>, String> {
     #[derive(Deserialize)]
     struct Lookup {
@@ -78,13 +78,13 @@ pub fn lookupd_topic_producers(
         http_port: i64,
     }
     let results = query_all(lookupd_addrs, |addr| {
-        let url = format!("http://{addr}/lookup?topic={}", http::query_escape(topic));
+        let url = format!("http://{addr}/lookup?topic={}", client::query_escape(topic));
         let lookup: Lookup = get_v1(&url, timeouts)?;
         Ok(lookup.producers.unwrap_or_default())
     });
     let mut producers: Vec<Producer> = Vec::new();
     for peer in collect(results, "nsqlookupd")?.into_iter().flatten() {
-        let http_address = http::join_host_port(&peer.broadcast_address, peer.http_port);
+        let http_address = client::join_host_port(&peer.broadcast_address, peer.http_port);
         if !producers.iter().any(|p| p.http_address == http_address) {
             producers.push(Producer { http_address });
         }
@@ -96,7 +96,7 @@ pub fn lookupd_topic_producers(
 pub fn nsqd_topic_producers(
     topic: &str,
     nsqd_addrs: &[String],
-    timeouts: http::Timeouts,
+    timeouts: client::Timeouts,
 ) -> Result<Vec<Producer>, String> {
     #[derive(Deserialize)]
     struct Info {
@@ -108,7 +108,7 @@ pub fn nsqd_topic_producers(
     let results = query_all(nsqd_addrs, |addr| {
         let url = format!(
             "http://{addr}/stats?format=json&topic={}&include_clients=false",
-            http::query_escape(topic)
+            client::query_escape(topic)
         );
         let stats: Stats = get_v1(&url, timeouts)?;
         if !stats.topics.iter().flatten().any(|t| t.topic_name == topic) {
@@ -119,7 +119,7 @@ pub fn nsqd_topic_producers(
         let http_address = if info.broadcast_address.is_empty() {
             addr.clone()
         } else {
-            http::join_host_port(&info.broadcast_address, info.http_port)
+            client::join_host_port(&info.broadcast_address, info.http_port)
         };
         Ok(Some(Producer { http_address }))
     });
@@ -131,14 +131,14 @@ pub fn channel_stats(
     producers: &[Producer],
     topic: &str,
     channel: &str,
-    timeouts: http::Timeouts,
+    timeouts: client::Timeouts,
 ) -> Result<Option<ChannelStats>, String> {
     let results = query_all(producers, |p| {
         let url = format!(
             "http://{}/stats?format=json&topic={}&channel={}&include_clients=false",
             p.http_address,
-            http::query_escape(topic),
-            http::query_escape(channel)
+            client::query_escape(topic),
+            client::query_escape(channel)
         );
         get_v1::<Stats>(&url, timeouts)
     });
@@ -175,8 +175,8 @@ struct TopicStats {
 }
 
 /// GET a V1 JSON endpoint (Go's `http_api.Client.GETV1`): anything but 200 is an error.
-fn get_v1<T: DeserializeOwned>(url: &str, timeouts: http::Timeouts) -> Result<T, String> {
-    let response = http::get(url, timeouts).map_err(|e| format!("Get {url:?}: {e}"))?;
+fn get_v1<T: DeserializeOwned>(url: &str, timeouts: client::Timeouts) -> Result<T, String> {
+    let response = client::get(url, timeouts).map_err(|e| format!("Get {url:?}: {e}"))?;
     if response.status != 200 {
         let body = String::from_utf8_lossy(&response.body);
         return Err(format!("got response {} {body:?}", response.status));
@@ -259,6 +259,6 @@ mod tests {
             (14, 10, 4)
         );
         assert_eq!((total.message_count, total.client_count), (18, 2));
-        assert_eq!(http::join_host_port("::1", 4151), "[::1]:4151");
+        assert_eq!(client::join_host_port("::1", 4151), "[::1]:4151");
     }
 }

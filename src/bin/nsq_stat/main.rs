@@ -32,7 +32,7 @@ struct Options {
     channel: String,
     interval: Duration,
     /// `--http-client-connect-timeout` and `--http-client-request-timeout`.
-    timeouts: nsq::client::http::Timeouts,
+    timeouts: nsq::http::client::Timeouts,
     /// Rows to print before exiting; `None` polls until stopped.
     count: Option<u64>,
     nsqd_http_addrs: Vec<String>,
@@ -157,7 +157,7 @@ fn options(parsed: &Parsed) -> Result<Options, Stop> {
         topic,
         channel,
         interval,
-        timeouts: nsq::client::http::Timeouts {
+        timeouts: nsq::http::client::Timeouts {
             connect: connect_timeout,
             total: request_timeout,
         },

@@ -8,7 +8,7 @@
 
 use crate::options::Options;
 use crate::router::Topic;
-use nsq::client::http;
+use nsq::http::client;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
@@ -52,9 +52,9 @@ fn lookupd_topics(opts: &Options) -> Result<Vec<String>, String> {
 
 /// `GET /topics` on one lookupd.
 fn query_topics(addr: &str, opts: &Options) -> Result<Vec<String>, String> {
-    let (host, path) = http::split_url(addr, "/topics")?;
+    let (host, path) = client::split_url(addr, "/topics")?;
     let url = format!("http://{host}{path}");
-    let response = http::get(&url, opts.http_timeouts).map_err(|e| format!("GET {url}: {e}"))?;
+    let response = client::get(&url, opts.http_timeouts).map_err(|e| format!("GET {url}: {e}"))?;
     if response.status != 200 {
         let body = String::from_utf8_lossy(&response.body);
         return Err(format!("GET {url}: status {} {body}", response.status));

@@ -3,10 +3,10 @@
 //! when a file is opened; and Go's rule that `<REV>` must be present whenever a
 //! name can be reused (gzip, rotation, a work dir) and is dropped otherwise.
 //!
-//! It reads the checked [`Options`] from `options::settings` only, never the flag
+//! It reads the checked [`Options`] from `settings` only, never the flag
 //! parsing in `options` (which calls [`template`] to check `<REV>` at startup).
 
-use crate::options::settings::Options;
+use crate::settings::Options;
 use crate::strftime::strftime;
 use std::time::SystemTime;
 

@@ -24,6 +24,7 @@ mod options;
 mod output;
 mod pattern;
 mod router;
+mod settings;
 mod strftime;
 
 use discoverer::{Discoverer, Signal};

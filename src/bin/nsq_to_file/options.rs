@@ -1,9 +1,7 @@
 //! nsq_to_file's command line: Go's flags with Go's defaults, and the checks Go's
 //! `main` makes, in the same order and with the same messages.
 //!
-//! The checked values live in [`settings`]; this file turns flags into them.
-
-pub mod settings;
+//! The checked values live in [`crate::settings`]; this file turns flags into them.
 
 use crate::filename;
 use crate::pattern::Pattern;
@@ -12,7 +10,7 @@ use nsq::flags::{FlagKind, FlagSpec, Parsed};
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use settings::Options;
+pub use crate::settings::Options;
 
 /// The flag table, with Go's names, defaults and help texts.
 pub fn specs() -> Vec<FlagSpec> {
@@ -69,7 +67,7 @@ pub fn options(p: &Parsed) -> Result<Options, String> {
     if nsq::proto::valid_name(channel.as_bytes()).is_none() {
         return Err(format!("invalid --channel {channel:?}"));
     }
-    let http_timeouts = nsq::client::http::Timeouts {
+    let http_timeouts = nsq::http::client::Timeouts {
         connect: positive(p, "http-client-connect-timeout")?,
         total: positive(p, "http-client-request-timeout")?,
     };

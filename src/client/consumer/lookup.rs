@@ -2,7 +2,7 @@
 //! producers in the reply turned into `host:port` addresses to dial. It never
 //! connects to nsqd and keeps no state; the discovery loop decides what to do.
 
-use crate::client::http;
+use crate::http::client;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -32,7 +32,7 @@ pub(super) fn check_address(addr: &str) -> Result<(), String> {
 /// path defaults to `/lookup` (also for a bare `/`), any query in `addr` is kept and
 /// `topic=` is appended.
 pub(super) fn target(addr: &str, topic: &str) -> Result<(String, String), String> {
-    let (host, path_query) = http::split_url(addr, "/lookup")?;
+    let (host, path_query) = client::split_url(addr, "/lookup")?;
     let (path, query) = path_query
         .split_once('?')
         .unwrap_or((path_query.as_str(), ""));
@@ -42,7 +42,7 @@ pub(super) fn target(addr: &str, topic: &str) -> Result<(String, String), String
         query.push('&');
     }
     query.push_str("topic=");
-    query.push_str(&http::query_escape(topic));
+    query.push_str(&client::query_escape(topic));
     Ok((host, format!("{path}?{query}")))
 }
 
@@ -55,7 +55,7 @@ pub(super) fn parse_producers(body: &[u8]) -> Result<Vec<String>, String> {
         .producers
         .into_iter()
         .filter(|p| !p.broadcast_address.is_empty())
-        .map(|p| http::join_host_port(&p.broadcast_address, p.tcp_port))
+        .map(|p| client::join_host_port(&p.broadcast_address, p.tcp_port))
         .collect())
 }
 
@@ -73,7 +73,7 @@ pub(super) fn query(
     if !auth_secret.is_empty() {
         headers.push(("Authorization", bearer.as_str()));
     }
-    let reply = http::request("GET", &host, &path, &headers, &[], timeout)
+    let reply = client::request("GET", &host, &path, &headers, &[], timeout)
         .map_err(|e| format!("GET {host}{path}: {e}"))?;
     if reply.status != 200 {
         let body = String::from_utf8_lossy(&reply.body);

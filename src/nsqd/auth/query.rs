@@ -7,7 +7,7 @@
 use super::grant::Authorizations;
 use super::pattern::SUPPORTED;
 use super::reply::{parse, AuthError};
-use crate::client::http;
+use crate::http::client;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The `Accept` header Go's nsqd sends to auth servers.
@@ -32,8 +32,8 @@ pub struct AuthServers {
 
 impl AuthServers {
     /// Connect and request deadlines of one query.
-    fn timeouts(&self) -> http::Timeouts {
-        http::Timeouts {
+    fn timeouts(&self) -> client::Timeouts {
+        client::Timeouts {
             connect: self.connect_timeout,
             total: self.request_timeout,
         }
@@ -83,7 +83,7 @@ impl AuthServers {
         } else {
             format!("http://{addr}/auth")
         };
-        let (host_port, path) = http::split_url(&endpoint, "/").map_err(AuthError::Failed)?;
+        let (host_port, path) = client::split_url(&endpoint, "/").map_err(AuthError::Failed)?;
         let tls = if tls { "true" } else { "false" };
         let sent = if self.method_post {
             // Go marshals its url.Values: every value a one-element array, keys sorted.
@@ -95,7 +95,7 @@ impl AuthServers {
             })
             .to_string();
             let headers = [("Accept", ACCEPT_V1), ("Content-Type", "application/json")];
-            http::request(
+            client::request(
                 "POST",
                 &host_port,
                 &path,
@@ -107,12 +107,12 @@ impl AuthServers {
             // Go's url.Values.Encode order: keys sorted.
             let query = format!(
                 "common_name=&remote_ip={}&secret={}&tls={tls}",
-                http::query_escape(remote_ip),
-                http::query_escape(secret)
+                client::query_escape(remote_ip),
+                client::query_escape(secret)
             );
             // Go appends `?query` even to a URL with a query of its own; `&` keeps both.
             let joiner = if path.contains('?') { '&' } else { '?' };
-            http::request(
+            client::request(
                 "GET",
                 &host_port,
                 &format!("{path}{joiner}{query}"),

@@ -41,7 +41,7 @@ fn serve(replies: Vec<String>) -> (String, JoinHandle<Vec<String>>) {
 
 /// The request head and its Content-Length body.
 fn read_request(s: &mut TcpStream) -> String {
-    String::from_utf8(crate::client::http::tests::read_request(s)).unwrap()
+    String::from_utf8(crate::http::client::tests::read_request(s)).unwrap()
 }
 
 fn servers(addresses: &[&str], method_post: bool) -> AuthServers {

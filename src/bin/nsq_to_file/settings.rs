@@ -26,7 +26,7 @@ pub struct Options {
     pub max_in_flight: usize,
     /// `--http-client-connect-timeout` and `--http-client-request-timeout`: the
     /// deadlines of one lookupd `/topics` query.
-    pub http_timeouts: nsq::client::http::Timeouts,
+    pub http_timeouts: nsq::http::client::Timeouts,
     /// `--log-prefix`.
     pub log_prefix: String,
     /// `--log-level`.

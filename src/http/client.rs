@@ -88,7 +88,7 @@ pub fn request(
 /// ```no_run
 /// use std::time::Duration;
 ///
-/// let r = nsq::client::http::get("127.0.0.1:4161/lookup?topic=events", Duration::from_secs(5))?;
+/// let r = nsq::http::client::get("127.0.0.1:4161/lookup?topic=events", Duration::from_secs(5))?;
 /// if r.status == 200 {
 ///     println!("{}", String::from_utf8_lossy(&r.body));
 /// }
