@@ -1,22 +1,26 @@
 //! nsq-rs: NSQ, the realtime distributed messaging platform, rebuilt in Rust.
 //!
 //! The crate is a library (`nsq`) with one thin binary per program in `src/bin/`.
-//! Arrows point one way: `bin -> nsqd, lookupd -> registry -> proto, reactor, http`.
-//! `proto` and `reactor` know nothing of the programs that use them.
+//! Arrows point one way (ARCHITECTURE.md; checked by `tests/architecture.rs`):
+//! `bin -> nsqd, lookupd, client -> registry, diskqueue -> proto, reactor, http, common`.
+//! The lower rooms know nothing of the programs that use them.
 //!
-//! - [`proto`]: bytes on the wire, no I/O — V2 commands, frames, messages, names, errors.
+//! - [`proto`]: bytes on the wire, no I/O — V2 and V1 commands, frames, messages, names,
+//!   errors.
 //! - [`reactor`]: the mio event loop — listeners, connection buffers, timers, a waker.
-//! - [`registry`]: nsqd's state — topics, channels, queues, in-flight and deferred messages.
-//! - [`http`]: a small HTTP/1.1 server — worker pool, keep-alive, router, limits.
+//! - [`http`]: a small HTTP/1.1 server (event loop, worker pool, router, limits) and the
+//!   blocking [`http::client`].
+//! - [`common`]: Go's duration, time and JSON formats, address resolution, the hostname.
 //! - [`listen`]: listening sockets with Go's backlog (`socket2`).
-//! - [`common`]: Go's duration and time formats, address resolution, the hostname.
+//! - [`compress`]: deflate and snappy streams for V2 connections (optional features).
 //! - [`flags`]: Go-style command-line flags (`-flag`, `--flag=value`, repeatable lists).
 //! - [`logging`]: NSQ-style log lines (`[nsqd] 2026/11/24 10:00:00.000000 INFO: ...`).
+//! - [`diskqueue`]: go-diskqueue's on-disk FIFO, byte for byte.
+//! - [`registry`]: nsqd's state — topics, channels, queues, in-flight and deferred messages.
+//! - [`nsqd`]: the nsqd program — options, the V2 handler, HTTP API, stats, the server.
 //! - [`lookupd`]: the nsqlookupd program — registration db, V1 protocol, HTTP API.
-//! - [`program`]: what each main does — flags, logging, signals, start, clean stop.
-//! - [`nsqd`]: the nsqd program — options, the V2 connection handler, the server, shutdown.
 //! - [`client`]: the client library — Conn, Producer, Consumer — used by the tools.
-//! - [`compress`]: deflate and snappy streams for V2 connections (optional features).
+//! - [`program`]: what each main does — flags, logging, signals, start, clean stop.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -1,7 +1,8 @@
 //! The layout's rules, checked on the source: which top-level module may import which
 //! (the arrows of ARCHITECTURE.md point one way: `bin → nsqd, lookupd, client →
-//! registry, diskqueue → proto, reactor, http, common`), and no source file that is
-//! not a test file longer than 700 lines. Reads `src/` as text; runs nothing.
+//! registry, diskqueue → proto, reactor, http, common`), no source file that is not a
+//! test file longer than 700 lines, no import circles between sibling files, and a
+//! `//!` comment opening every file. Reads `src/` as text; runs nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -169,6 +170,48 @@ fn no_source_file_is_longer_than_700_lines() {
         long.is_empty(),
         "split these by concern (at most {MAX_LINES} lines):\n{}",
         long.join("\n")
+    );
+}
+
+#[test]
+fn architecture_md_names_every_source_folder() {
+    let (src, _) = sources();
+    let doc = std::fs::read_to_string(src.join("../ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let mut dirs = Vec::new();
+    let mut todo = vec![src.clone()];
+    while let Some(dir) = todo.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                let rel = path.strip_prefix(&src).expect("under src");
+                dirs.push(format!("{}/", rel.display()));
+                todo.push(path);
+            }
+        }
+    }
+    assert!(dirs.len() > 10, "the walk saw too few folders: {dirs:?}");
+    let missing: Vec<&String> = dirs.iter().filter(|d| !doc.contains(d.as_str())).collect();
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md should name these folders (as `path/` relative to src): {missing:?}"
+    );
+}
+
+#[test]
+fn every_source_file_opens_with_a_doc_comment() {
+    let (_, files) = sources();
+    let bare: Vec<String> = files
+        .iter()
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).expect("read source");
+            !text.trim_start().starts_with("//!")
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        bare.is_empty(),
+        "open these with a //! comment saying what the file owns:\n{}",
+        bare.join("\n")
     );
 }
 

@@ -1,3 +1,6 @@
+//! Unit tests of the disk queue: round trips, rolling files, recovery from torn or
+//! corrupt files and metadata, and a model check against a plain FIFO.
+
 use super::*;
 use std::collections::VecDeque;
 use std::fs::{self, OpenOptions};

@@ -1,9 +1,9 @@
 //! A small HTTP/1.1 server on `httparse`, shared by nsqd, nsqlookupd and nsqadmin.
 //!
-//! Connections live on a mio event loop ([`server`]): reading a request and writing a
+//! Connections live on a mio event loop (`server.rs`): reading a request and writing a
 //! response never ties a thread to a slow peer. Only complete requests go to a pool of
 //! worker threads. Keep-alive, `Content-Length` and chunked bodies, `Expect:
-//! 100-continue`, limits on head and body size ([`parse`]), deadlines for the head, the
+//! 100-continue`, limits on head and body size (`parse.rs`), deadlines for the head, the
 //! body and idle keep-alive, and a cap on connections come with it.
 //!
 //! It knows HTTP, not NSQ: a [`Router`] maps `(method, path)` to plain functions

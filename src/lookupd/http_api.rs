@@ -1,7 +1,7 @@
 //! nsqlookupd's HTTP API (NSQ-PROTOCOL.md §5): every route with nsqlookupd's status
 //! codes, messages and JSON shapes, and the `X-NSQ-Content-Type: nsq; version=1.0`
 //! header go-nsq keys on. Handlers are plain functions over an [`HttpContext`] and the
-//! registration [`Db`]; activity and tombstones are judged at request time.
+//! registration [`Db`](crate::lookupd::db::Db); activity and tombstones are judged at request time.
 //!
 //! The routes and handlers are in `routes`, the query arguments and the V1-header
 //! answers in `reply`, the JSON shapes in `shapes`.

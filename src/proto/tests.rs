@@ -1,3 +1,6 @@
+//! Unit tests of the wire format: parsing every command, its exact NSQ errors and
+//! limits, and the frames and messages it writes.
+
 use super::*;
 
 const ID: &[u8; 16] = b"0123456789abcdef";

@@ -1,3 +1,6 @@
+//! Unit tests of the registry: topics and channels, publish and delivery, in-flight
+//! timeouts, deferrals, pause, delete and the persisted metadata.
+
 use super::*;
 use crate::proto::ClientState;
 use channel::InFlightError;

@@ -1,3 +1,6 @@
+//! Unit tests of one channel: backlog order, in-flight bookkeeping (FIN, REQ, TOUCH,
+//! timeouts), deferred messages and the clients it delivers to.
+
 use super::*;
 use crate::registry::backlog::Backlog;
 use crate::registry::message::{hex_id, Body};
