@@ -38,6 +38,7 @@ pub mod program;
 pub mod proto;
 pub mod reactor;
 pub mod registry;
+pub mod tls;
 
 /// The NSQ version nsq-rs reports to clients and tools (`/info`, IDENTIFY, lookupd).
 /// It is the Go release we are wire-compatible with; tools parse it as semver.

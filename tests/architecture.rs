@@ -14,18 +14,24 @@ const MAX_LINES: usize = 700;
 fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
     BTreeMap::from([
         ("common", &[][..]),
+        ("tls", &[][..]),
         ("proto", &["common"][..]),
         ("compress", &["common"][..]),
         ("listen", &["common"][..]),
         ("flags", &["common"][..]),
         ("logging", &["common"][..]),
         ("reactor", &["listen", "common"][..]),
-        ("http", &["reactor", "listen", "logging", "common"][..]),
+        (
+            "http",
+            &["reactor", "listen", "logging", "tls", "common"][..],
+        ),
         ("diskqueue", &["proto", "common"][..]),
         ("registry", &["diskqueue", "proto", "common"][..]),
         (
             "client",
-            &["http", "proto", "compress", "flags", "logging", "common"][..],
+            &[
+                "http", "proto", "compress", "tls", "flags", "logging", "common",
+            ][..],
         ),
         (
             "lookupd",
@@ -43,6 +49,7 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
                 "listen",
                 "proto",
                 "compress",
+                "tls",
                 "flags",
                 "logging",
                 "common",

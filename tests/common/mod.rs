@@ -5,6 +5,8 @@
 
 pub mod fake_lookupd;
 pub mod pynsq;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
