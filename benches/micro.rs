@@ -41,6 +41,7 @@ fn parse_pub(b: divan::Bencher) {
         state: ClientState::Init,
         heartbeats_enabled: true,
         limits: &limits,
+        tls_missing: false,
     };
     let mut cmd = b"PUB bench\n".to_vec();
     cmd.extend_from_slice(&100i32.to_be_bytes());
@@ -60,6 +61,7 @@ fn parse_mpub_200(b: divan::Bencher) {
         state: ClientState::Init,
         heartbeats_enabled: true,
         limits: &limits,
+        tls_missing: false,
     };
     let cmd = mpub_bytes();
     b.bench(|| {
@@ -77,6 +79,7 @@ fn parse_fin(b: divan::Bencher) {
         state: ClientState::Subscribed,
         heartbeats_enabled: true,
         limits: &limits,
+        tls_missing: false,
     };
     let cmd = b"FIN 0123456789abcdef\n".to_vec();
     b.bench(|| {
@@ -140,6 +143,7 @@ fn registry_publish_pump_fin_200(b: divan::Bencher) {
             pub_counts: Default::default(),
             auth_identity: None,
             compression: "",
+            tls: None,
         },
     );
     let _ = reg.subscribe(1, "bench", "ch", now);

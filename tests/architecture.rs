@@ -26,7 +26,7 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
             &["reactor", "listen", "logging", "tls", "common"][..],
         ),
         ("diskqueue", &["proto", "common"][..]),
-        ("registry", &["diskqueue", "proto", "common"][..]),
+        ("registry", &["diskqueue", "proto", "tls", "common"][..]),
         (
             "client",
             &[

@@ -46,6 +46,31 @@ fn unknown_flag_and_bad_value_print_one_line_and_exit_2() {
 
 /// A Go-style usage text as `flag → its lines` (`  -name [type]` and the description
 /// lines under it).
+#[cfg(not(feature = "tls"))]
+#[test]
+fn tls_flags_are_refused_by_a_build_without_tls() {
+    let data = common::temp_dir("no-tls");
+    let data_flag = format!("--data-path={}", data.display());
+    let (code, _, err) = run_nsqd(&[
+        "--tcp-address=127.0.0.1:0",
+        "--http-address=127.0.0.1:0",
+        &data_flag,
+        "--tls-cert=cert.pem",
+        "--tls-key=key.pem",
+    ]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("failed to build TLS config - this build has no TLS"),
+        "{err}"
+    );
+    assert_eq!(
+        err.lines().filter(|l| l.contains("TLS")).count(),
+        1,
+        "one line: {err}"
+    );
+    let _ = std::fs::remove_dir_all(data);
+}
+
 fn flags_in_help(help: &str) -> BTreeMap<String, String> {
     let mut flags = BTreeMap::new();
     let mut current: Option<String> = None;

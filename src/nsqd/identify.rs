@@ -38,6 +38,8 @@ pub struct IdentifyLimits {
     pub deflate_enabled: bool,
     /// `--snappy` in a build that has the codec: clients may ask for snappy.
     pub snappy_enabled: bool,
+    /// `--tls-cert` and `--tls-key` are set: clients may ask for TLS.
+    pub tls_enabled: bool,
 }
 
 /// The fields of an IDENTIFY body; all optional, unknown keys ignored.
@@ -193,6 +195,12 @@ pub fn deflate_granted(req: &IdentifyRequest, limits: &IdentifyLimits) -> Option
     (asked && limits.deflate_enabled).then(|| deflate_level(req, true, limits) as u32)
 }
 
+/// True when TLS is granted to `req` (asked with `feature_negotiation`, and nsqd has
+/// a certificate and key).
+pub fn tls_granted(req: &IdentifyRequest, limits: &IdentifyLimits) -> bool {
+    req.feature_negotiation == Some(true) && req.tls_v1 == Some(true) && limits.tls_enabled
+}
+
 /// True when snappy is granted to `req` (asked with `feature_negotiation`, allowed).
 pub fn snappy_granted(req: &IdentifyRequest, limits: &IdentifyLimits) -> bool {
     req.feature_negotiation == Some(true) && req.snappy == Some(true) && limits.snappy_enabled
@@ -208,7 +216,6 @@ fn deflate_level(req: &IdentifyRequest, deflate: bool, limits: &IdentifyLimits) 
 }
 
 /// The JSON document answering an IDENTIFY with `feature_negotiation: true`.
-/// TLS is not offered (yet), so it answers false.
 pub fn reply_json(req: &IdentifyRequest, n: &Negotiated, limits: &IdentifyLimits) -> Vec<u8> {
     let deflate = deflate_granted(req, limits).is_some();
     let reply = Reply {
@@ -216,7 +223,7 @@ pub fn reply_json(req: &IdentifyRequest, n: &Negotiated, limits: &IdentifyLimits
         version: crate::NSQ_VERSION,
         max_msg_timeout: ms(limits.max_msg_timeout),
         msg_timeout: ms(n.msg_timeout),
-        tls_v1: false,
+        tls_v1: tls_granted(req, limits),
         deflate,
         deflate_level: deflate_level(req, deflate, limits),
         max_deflate_level: limits.max_deflate_level,
@@ -249,6 +256,7 @@ mod tests {
             auth_required: false,
             deflate_enabled: false,
             snappy_enabled: false,
+            tls_enabled: false,
         }
     }
 

@@ -1,5 +1,6 @@
 //! The nsqd program: its options, the V2 protocol handler, IDENTIFY negotiation, the
-//! HTTP API with /stats, /metrics and statsd, and the server that ties them to listeners. `src/bin/nsqd.rs` is a thin main over this.
+//! HTTP API with /stats, /metrics and statsd, and the server that ties them to
+//! listeners. `src/bin/nsqd.rs` is a thin main over this.
 //!
 //! Files, top-down: each imports only files listed below it (`server` wires everything;
 //! nothing imports it).
@@ -11,6 +12,7 @@
 //! - `stats`: the `/stats` snapshot and its JSON and text renderings.
 //! - `lookup_peers.rs`: registration with the lookupds (no nsqd imports).
 //! - `config_api.rs`: `/config/:opt` over `options`.
+//! - `tls_config.rs`: the TLS flags as one server configuration (over `options`).
 //! - `options/`: the command line — settings, flag table, checks (uses `auth`, `node_id`).
 //! - `auth/`: the auth-server client — queries, replies, authorization matching.
 //! - `identify.rs`: IDENTIFY decoding, negotiation and reply (pure).
@@ -29,4 +31,5 @@ pub mod options;
 pub mod server;
 pub mod stats;
 pub mod statsd;
+pub mod tls_config;
 pub mod v2;

@@ -10,12 +10,14 @@ use super::lookup_peers::{self, LookupPeers};
 use super::options::Options;
 use super::stats::NodeInfo;
 use super::statsd::{self, StatsdOptions};
+use super::tls_config;
 use super::v2::{V2Config, V2Handler};
 use crate::common::net::resolve;
 use crate::proto::Limits;
 use crate::reactor::{Reactor, Wakeup};
 use crate::registry::{lock, SharedRegistry};
 use crate::registry::{metadata, Config, Registry};
+use crate::tls::ServerTls;
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -45,7 +47,7 @@ pub struct Server {
     _dir_lock: std::fs::File,
 }
 
-fn v2_config(opts: &Options) -> V2Config {
+fn v2_config(opts: &Options, tls: Option<ServerTls>) -> V2Config {
     V2Config {
         limits: Limits {
             max_msg_size: opts.max_msg_size,
@@ -66,6 +68,7 @@ fn v2_config(opts: &Options) -> V2Config {
             auth_required: !opts.auth_http_addresses.is_empty(),
             deflate_enabled: opts.deflate && crate::compress::DEFLATE,
             snappy_enabled: opts.snappy && crate::compress::SNAPPY,
+            tls_enabled: tls.is_some(),
         },
         max_req_timeout: opts.max_req_timeout,
         auth: (!opts.auth_http_addresses.is_empty()).then(|| AuthServers {
@@ -74,12 +77,15 @@ fn v2_config(opts: &Options) -> V2Config {
             connect_timeout: opts.http_client_connect_timeout,
             request_timeout: opts.http_client_request_timeout,
         }),
+        tls,
+        tls_required: opts.tls_required != "false",
     }
 }
 
 impl Server {
     /// Binds the listeners and starts serving.
     pub fn start(opts: &Options) -> io::Result<Server> {
+        let tls = tls_config::server_tls(opts).map_err(io::Error::other)?;
         // Listen first: clients queue in the kernel's backlog while the data loads.
         let reactor = Reactor::bind(resolve(&opts.tcp_address)?)?;
         let data_path = PathBuf::from(match opts.data_path.as_str() {
@@ -124,7 +130,7 @@ impl Server {
         };
         let tcp_addr = reactor.local_addr()?;
         let wakeup = reactor.wakeup();
-        let config = v2_config(opts);
+        let config = v2_config(opts, tls.clone());
         let limits = config.limits.clone();
         let mut handler =
             V2Handler::new(registry.clone(), config, persister.clone(), wakeup.clone());

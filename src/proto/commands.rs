@@ -107,6 +107,7 @@ mod tests {
             state,
             heartbeats_enabled: true,
             limits: &limits,
+            tls_missing: false,
         };
         let (cmd, used) = parse(bytes, &ctx).unwrap().unwrap();
         assert_eq!(used, bytes.len(), "one whole command");

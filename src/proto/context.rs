@@ -45,4 +45,7 @@ pub struct ParseContext<'a> {
     pub heartbeats_enabled: bool,
     /// The server's limits.
     pub limits: &'a Limits,
+    /// TLS is required and this connection has not turned it on: every command but
+    /// IDENTIFY is refused, before anything else is checked.
+    pub tls_missing: bool,
 }

@@ -52,6 +52,12 @@ fn parse_inner<'a>(
     let state = ctx.state;
     let limits = ctx.limits;
     let done = |cmd: Command<'a>, used: usize| Ok(Some((cmd, used)));
+    if ctx.tls_missing && name != b"IDENTIFY" {
+        let name = String::from_utf8_lossy(name);
+        return Err(invalid(format!(
+            "cannot {name} in current state (TLS required)"
+        )));
+    }
 
     match name {
         b"IDENTIFY" => {

@@ -19,6 +19,7 @@ fn ctx(state: ClientState, limits: &Limits) -> ParseContext<'_> {
         state,
         heartbeats_enabled: true,
         limits,
+        tls_missing: false,
     }
 }
 
@@ -600,6 +601,7 @@ fn sub_with_heartbeats_disabled() {
         state: ClientState::Init,
         heartbeats_enabled: false,
         limits: &l,
+        tls_missing: false,
     };
     let e = parse(b"SUB t c\n", &c).unwrap_err();
     assert_fatal(&e, "E_INVALID", "cannot SUB with heartbeats disabled");
@@ -1414,6 +1416,7 @@ fn random_input_never_panics_or_overreads() {
             state: states[rng.below(3)],
             heartbeats_enabled: rng.below(4) != 0,
             limits: &l,
+            tls_missing: false,
         };
         // Parse the whole buffer as a connection would.
         let mut pos = 0;

@@ -41,6 +41,7 @@ fn info(msg_timeout: Duration) -> ClientInfo {
         pub_counts: Default::default(),
         auth_identity: None,
         compression: "",
+        tls: None,
     }
 }
 

@@ -585,13 +585,7 @@ pub fn parse_http_response(raw: &[u8]) -> Option<HttpResponse> {
 /// the topic exists with depth 0, and each of its channels (at least one) has depth,
 /// in-flight and deferred counts of 0.
 pub fn assert_drained(nsqd: &Nsqd, topic: &str) {
-    let stats = http(
-        nsqd.http,
-        "GET",
-        &format!("/stats?format=json&topic={topic}"),
-        b"",
-    )
-    .json();
+    let stats = stats_json(nsqd, topic);
     let topics = stats["topics"].as_array().expect("stats has topics");
     let t = topics
         .iter()
@@ -605,6 +599,12 @@ pub fn assert_drained(nsqd: &Nsqd, topic: &str) {
             assert_eq!(c[field], 0, "{field} of channel in {c}");
         }
     }
+}
+
+/// nsqd's `/stats` JSON, filtered to `topic`.
+pub fn stats_json(nsqd: &Nsqd, topic: &str) -> serde_json::Value {
+    let target = format!("/stats?format=json&topic={topic}");
+    http(nsqd.http, "GET", &target, b"").json()
 }
 
 /// Waits until `ok` holds, checking every 10 ms; fails the test after [`WAIT`]

@@ -77,6 +77,12 @@ impl Pki {
         ]
     }
 
+    /// A client trusting this CA but presenting `other`'s client certificate.
+    pub fn client_config_with_cert_of(&self, other: &Pki) -> Arc<rustls::ClientConfig> {
+        let cert = (&*other.client_cert, &*other.client_key);
+        client_config(&self.ca, Some(cert), false)
+    }
+
     /// A rustls client configuration trusting this CA, with the client certificate
     /// when `with_cert`, offering only TLS 1.2 when `tls12_only`.
     pub fn client_config(&self, with_cert: bool, tls12_only: bool) -> Arc<rustls::ClientConfig> {
@@ -140,4 +146,148 @@ pub fn wrap(
     let name = ServerName::try_from("localhost").expect("server name");
     let conn = rustls::ClientConnection::new(config, name).expect("client connection");
     rustls::StreamOwned::new(conn, tcp)
+}
+
+/// A raw V2 client on TLS, with compression on top when negotiated, as nsqd's
+/// upgrade goes: magic and IDENTIFY plain, the JSON reply plain, then TLS.
+pub struct TlsV2 {
+    /// The TLS stream.
+    pub stream: rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>,
+    codec: Option<nsq::compress::Codec>,
+    /// Plaintext read but not yet consumed (decompressed once compression is on).
+    buf: Vec<u8>,
+}
+
+/// Connects to `addr`, sends the magic and IDENTIFY `json` (which should ask
+/// `tls_v1`), reads the plain JSON reply and returns it with the stream still plain.
+pub fn identify_plain(
+    addr: std::net::SocketAddr,
+    json: &str,
+) -> (std::net::TcpStream, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(addr).expect("connect");
+    tcp.set_read_timeout(Some(super::WAIT)).expect("timeout");
+    tcp.write_all(b"  V2").expect("magic");
+    tcp.write_all(&super::command_bytes("IDENTIFY", Some(json.as_bytes())))
+        .expect("identify");
+    let mut header = [0u8; 8];
+    tcp.read_exact(&mut header).expect("identify reply");
+    let size = i32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+    let mut data = vec![0u8; size as usize - 4];
+    tcp.read_exact(&mut data).expect("identify reply body");
+    assert_eq!(
+        &header[4..],
+        &[0, 0, 0, 0],
+        "IDENTIFY failed: {}",
+        String::from_utf8_lossy(&data)
+    );
+    let json = serde_json::from_slice(&data).expect("identify reply json");
+    (tcp, json)
+}
+
+impl TlsV2 {
+    /// IDENTIFY asking for TLS (and what `extra` adds, e.g. `,"snappy":true`), the
+    /// handshake with `config`, and the `OK` inside TLS; the JSON reply is returned.
+    pub fn connect(
+        addr: std::net::SocketAddr,
+        config: Arc<rustls::ClientConfig>,
+        extra: &str,
+    ) -> (TlsV2, serde_json::Value) {
+        let json = format!(
+            r#"{{"feature_negotiation":true,"tls_v1":true,"client_id":"tls-test"{extra}}}"#
+        );
+        let (tcp, reply) = identify_plain(addr, &json);
+        assert_eq!(reply["tls_v1"], true, "nsqd did not grant TLS: {reply}");
+        let mut c = TlsV2 {
+            stream: wrap(config, tcp),
+            codec: None,
+            buf: Vec::new(),
+        };
+        c.expect_response("OK");
+        (c, reply)
+    }
+
+    /// Turns compression on (after the JSON granted it) and reads its `OK`.
+    pub fn compress(&mut self, codec: nsq::compress::Codec) {
+        let mut codec = codec;
+        let mut plain = Vec::new();
+        codec
+            .decode(&std::mem::take(&mut self.buf), &mut plain)
+            .expect("decode");
+        self.buf = plain;
+        self.codec = Some(codec);
+        self.expect_response("OK");
+    }
+
+    /// Writes raw command bytes (compressed when compression is on).
+    pub fn send(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        let wire = match self.codec.as_mut() {
+            Some(codec) => {
+                let mut out = Vec::new();
+                codec.encode(bytes, &mut out);
+                out
+            }
+            None => bytes.to_vec(),
+        };
+        self.stream.write_all(&wire).expect("send");
+        self.stream.flush().expect("flush");
+    }
+
+    /// `line\n` and, if given, the size and body.
+    pub fn command(&mut self, line: &str, body: Option<&[u8]>) {
+        self.send(&super::command_bytes(line, body));
+    }
+
+    /// Reads one frame (heartbeats answered and skipped); an error when the
+    /// connection ends.
+    pub fn try_frame(&mut self) -> Result<super::Frame, String> {
+        use std::io::Read;
+        loop {
+            if self.buf.len() >= 8 {
+                let size = i32::from_be_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]])
+                    as usize;
+                if self.buf.len() >= 4 + size {
+                    let frame_type =
+                        i32::from_be_bytes([self.buf[4], self.buf[5], self.buf[6], self.buf[7]]);
+                    let data = self.buf[8..4 + size].to_vec();
+                    self.buf.drain(..4 + size);
+                    if frame_type == 0 && data == b"_heartbeat_" {
+                        self.send(b"NOP\n");
+                        continue;
+                    }
+                    return Ok(super::Frame { frame_type, data });
+                }
+            }
+            let mut chunk = [0u8; 16 * 1024];
+            let n = self.stream.read(&mut chunk).map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err("closed".into());
+            }
+            match self.codec.as_mut() {
+                Some(codec) => codec
+                    .decode(&chunk[..n], &mut self.buf)
+                    .map_err(|e| e.to_string())?,
+                None => self.buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
+    /// The next frame; the test fails if the connection ends.
+    pub fn frame(&mut self) -> super::Frame {
+        self.try_frame().unwrap_or_else(|e| panic!("no frame: {e}"))
+    }
+
+    /// Expects a response frame with exactly `text`.
+    pub fn expect_response(&mut self, text: &str) {
+        let f = self.frame();
+        assert_eq!((f.frame_type, f.text()), (0, text.to_string()));
+    }
+
+    /// Reads the next message.
+    pub fn message(&mut self) -> super::Msg {
+        let f = self.frame();
+        assert_eq!(f.frame_type, 2, "expected a message, got {:?}", f.text());
+        super::decode_message(&f.data)
+    }
 }

@@ -45,10 +45,13 @@ impl AuthServers {
     /// A server that fails (unreachable, non-200, an invalid reply) passes the question
     /// to the next; one that answers with no authorizations ends the rotation. When all
     /// fail, the reason names each address and what went wrong with it.
+    ///
+    /// `tls` is the client certificate's common name (`""` without one) when the
+    /// connection is on TLS, `None` when it is not.
     pub fn query(
         &self,
         remote_ip: &str,
-        tls: bool,
+        tls: Option<&str>,
         secret: &str,
     ) -> Result<Authorizations, AuthError> {
         if !SUPPORTED {
@@ -75,7 +78,7 @@ impl AuthServers {
         &self,
         addr: &str,
         remote_ip: &str,
-        tls: bool,
+        tls: Option<&str>,
         secret: &str,
     ) -> Result<Authorizations, AuthError> {
         let endpoint = if addr.contains("://") {
@@ -84,11 +87,12 @@ impl AuthServers {
             format!("http://{addr}/auth")
         };
         let (host_port, path) = client::split_url(&endpoint, "/").map_err(AuthError::Failed)?;
-        let tls = if tls { "true" } else { "false" };
+        let common_name = tls.unwrap_or("");
+        let tls = if tls.is_some() { "true" } else { "false" };
         let sent = if self.method_post {
             // Go marshals its url.Values: every value a one-element array, keys sorted.
             let body = serde_json::json!({
-                "common_name": [""],
+                "common_name": [common_name],
                 "remote_ip": [remote_ip],
                 "secret": [secret],
                 "tls": [tls],
@@ -106,7 +110,8 @@ impl AuthServers {
         } else {
             // Go's url.Values.Encode order: keys sorted.
             let query = format!(
-                "common_name=&remote_ip={}&secret={}&tls={tls}",
+                "common_name={}&remote_ip={}&secret={}&tls={tls}",
+                client::query_escape(common_name),
                 client::query_escape(remote_ip),
                 client::query_escape(secret)
             );

@@ -79,7 +79,7 @@ fn failed(result: Result<Authorizations, AuthError>) -> String {
 fn get_request_is_gos() {
     let (addr, server) = serve(vec![ok(GOOD)]);
     let auth = servers(&[&addr], false)
-        .query("127.0.0.1", false, "good")
+        .query("127.0.0.1", None, "good")
         .unwrap();
     assert_eq!(auth.identity, "alice");
     assert_eq!(auth.identity_url, "http://x/alice");
@@ -108,11 +108,11 @@ fn get_escapes_values_and_keeps_a_full_urls_path() {
     ];
     for address in &both {
         servers(&[address], false)
-            .query("::1", true, "a b&c=d/\u{e9}")
+            .query("::1", Some("consumer 7"), "a b&c=d/\u{e9}")
             .unwrap();
     }
     let requests = server.join().unwrap();
-    let query = "common_name=&remote_ip=%3A%3A1&secret=a+b%26c%3Dd%2F%C3%A9&tls=true";
+    let query = "common_name=consumer+7&remote_ip=%3A%3A1&secret=a+b%26c%3Dd%2F%C3%A9&tls=true";
     let lines: Vec<&str> = requests.iter().filter_map(|r| r.lines().next()).collect();
     assert_eq!(
         lines,
@@ -127,7 +127,7 @@ fn get_escapes_values_and_keeps_a_full_urls_path() {
 fn post_sends_a_json_body() {
     let (addr, server) = serve(vec![ok(GOOD)]);
     servers(&[&addr], true)
-        .query("127.0.0.1", false, "go\"od")
+        .query("127.0.0.1", None, "go\"od")
         .unwrap();
     let requests = server.join().unwrap();
     let req = &requests[0];
@@ -210,7 +210,7 @@ fn bad_answers_fail() {
     let (addr, server) = serve(cases.iter().map(|(reply, _)| reply.clone()).collect());
     let auth = servers(&[&addr], false);
     for (reply, reason) in &cases {
-        let got = failed(auth.query("127.0.0.1", false, "s"));
+        let got = failed(auth.query("127.0.0.1", None, "s"));
         assert!(got.starts_with(&format!("{addr}: ")), "{got}");
         assert!(got.contains(reason), "{reply:?}: {got}");
     }
@@ -220,21 +220,21 @@ fn bad_answers_fail() {
 #[test]
 fn unreachable_and_https_servers_fail() {
     let down = down_address();
-    let got = failed(servers(&[&down], false).query("127.0.0.1", false, "s"));
+    let got = failed(servers(&[&down], false).query("127.0.0.1", None, "s"));
     assert!(got.starts_with(&format!("{down}: ")), "{got}");
-    let got = failed(servers(&["https://127.0.0.1:1/auth"], false).query("127.0.0.1", false, "s"));
+    let got = failed(servers(&["https://127.0.0.1:1/auth"], false).query("127.0.0.1", None, "s"));
     assert!(got.contains("https is not supported"), "{got}");
-    let got = failed(servers(&[], false).query("127.0.0.1", false, "s"));
+    let got = failed(servers(&[], false).query("127.0.0.1", None, "s"));
     assert_eq!(got, "no auth server address");
     let odd = "http://127.0.0.1:1/\u{e9}";
-    let got = failed(servers(&[odd], false).query("127.0.0.1", false, "hush"));
+    let got = failed(servers(&[odd], false).query("127.0.0.1", None, "hush"));
     assert!(got.contains("not usable") && !got.contains("hush"), "{got}");
 }
 
 #[test]
 fn no_authorizations_is_its_own_answer() {
     let (addr, server) = serve(vec![ok(r#"{"ttl":60,"identity":"x","authorizations":[]}"#)]);
-    let answer = servers(&[&addr], false).query("127.0.0.1", false, "none");
+    let answer = servers(&[&addr], false).query("127.0.0.1", None, "none");
     assert_eq!(answer.unwrap_err(), AuthError::NoAuthorizations);
     server.join().unwrap();
     for body in [r#"{"ttl":60}"#, r#"{"ttl":60,"authorizations":null}"#] {
@@ -272,7 +272,7 @@ fn expiry_follows_the_ttl() {
     let (addr, server) = serve(vec![ok(r#"{"ttl":1,"authorizations":[{"topic":"a"}]}"#)]);
     let before = Instant::now();
     let auth = servers(&[&addr], false)
-        .query("127.0.0.1", false, "short")
+        .query("127.0.0.1", None, "short")
         .unwrap();
     assert!(!auth.is_expired(before + Duration::from_millis(999)));
     assert!(auth.is_expired(Instant::now() + Duration::from_secs(1)));
@@ -284,12 +284,12 @@ fn a_down_server_passes_to_the_next() {
     let down = down_address();
     let (addr, server) = serve(vec![ok(GOOD)]);
     let auth = servers(&[&down, &addr], false)
-        .query("127.0.0.1", false, "good")
+        .query("127.0.0.1", None, "good")
         .unwrap();
     assert_eq!(auth.identity, "alice");
     assert_eq!(server.join().unwrap().len(), 1);
     let other = down_address();
-    let got = failed(servers(&[&down, &other], false).query("127.0.0.1", false, "good"));
+    let got = failed(servers(&[&down, &other], false).query("127.0.0.1", None, "good"));
     assert!(
         got.contains(&format!("{down}: ")) && got.contains(&format!("{other}: ")),
         "{got}"

@@ -12,7 +12,7 @@ fn every_query_fails() {
         request_timeout: Duration::from_secs(1),
     };
     assert_eq!(
-        servers.query("127.0.0.1", false, "good").unwrap_err(),
+        servers.query("127.0.0.1", None, "good").unwrap_err(),
         AuthError::Failed("built without the auth feature".into())
     );
 }

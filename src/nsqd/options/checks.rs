@@ -70,9 +70,6 @@ pub(super) fn options_from(p: &Parsed) -> Result<Options, String> {
     if !opts.tls_client_auth_policy.is_empty() && opts.tls_required == "false" {
         opts.tls_required = "true".to_string();
     }
-    if opts.tls_required != "false" && opts.tls_cert.is_empty() && opts.tls_key.is_empty() {
-        return Err("cannot require TLS client connections without TLS key and cert".to_string());
-    }
     if !opts.auth_http_addresses.is_empty() && !crate::nsqd::auth::SUPPORTED {
         return Err(
             "--auth-http-address needs nsqd built with `cargo build --features auth`".to_string(),

@@ -194,10 +194,6 @@ fn tls_options() {
         .tls_required,
         "true"
     );
-    assert_eq!(
-        err(&["--tls-required"]),
-        "cannot require TLS client connections without TLS key and cert"
-    );
     assert_eq!(run(&["--tls-min-version=TLS1.2"]).tls_min_version, "tls1.2");
     assert_eq!(
         err(&["--tls-min-version=tls9"]),

@@ -121,11 +121,16 @@ fn push_client(out: &mut String, c: &ClientStats) {
             },
         );
     }
-    o.bool("tls", false);
-    o.str("tls_cipher_suite", "");
-    o.str("tls_version", "");
-    o.str("tls_negotiated_protocol", "");
-    o.bool("tls_negotiated_protocol_is_mutual", false);
+    let tls = c.tls.as_ref();
+    o.bool("tls", tls.is_some());
+    o.str("tls_cipher_suite", tls.map_or("", |t| &t.cipher_suite));
+    o.str("tls_version", tls.map_or("", |t| &t.version));
+    o.str(
+        "tls_negotiated_protocol",
+        tls.map_or("", |t| &t.negotiated_protocol),
+    );
+    // Go: NegotiatedProtocolIsMutual is deprecated and always true on a TLS connection.
+    o.bool("tls_negotiated_protocol_is_mutual", tls.is_some());
     o.end();
 }
 

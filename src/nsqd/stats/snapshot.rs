@@ -60,6 +60,8 @@ pub struct ClientStats {
     pub auth_identity: Option<(String, String)>,
     /// `"deflate"`, `"snappy"` or `""`.
     pub compression: &'static str,
+    /// What the TLS handshake agreed; `None`: no TLS.
+    pub tls: Option<crate::tls::TlsInfo>,
 }
 
 /// One channel.

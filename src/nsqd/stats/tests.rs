@@ -48,6 +48,7 @@ pub(crate) fn info(port: u16) -> ClientInfo {
         pub_counts: Default::default(),
         auth_identity: None,
         compression: "",
+        tls: None,
     }
 }
 

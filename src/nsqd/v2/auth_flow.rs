@@ -83,6 +83,11 @@ impl V2Handler {
     ) {
         conn.state.auth_pending = true;
         let (client, ip) = (conn.state.client, conn.peer.ip().to_string());
+        let tls = conn
+            .state
+            .tls
+            .as_ref()
+            .map(|t| t.info().unwrap_or_default().common_name);
         let (servers, answers, wakeup) = (
             servers.clone(),
             self.auth_answers.clone(),
@@ -91,7 +96,7 @@ impl V2Handler {
         let spawned = std::thread::Builder::new()
             .name("nsqd-auth".into())
             .spawn(move || {
-                let result = servers.query(&ip, false, &secret);
+                let result = servers.query(&ip, tls.as_deref(), &secret);
                 let answer = AuthAnswer {
                     client,
                     first,

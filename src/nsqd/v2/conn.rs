@@ -1,5 +1,6 @@
 //! One V2 connection's protocol state: its client id, IDENTIFY settings, auth grant,
-//! compression buffers, and when its heartbeat or read timeout is next due. No I/O here.
+//! TLS session and compression buffers, and when its heartbeat, read timeout or TLS
+//! handshake deadline is next due. No I/O here.
 
 use crate::compress::Codec;
 use crate::nsqd::auth::Authorizations;
@@ -7,7 +8,11 @@ use crate::nsqd::identify::Negotiated;
 use crate::proto::ClientState;
 use crate::reactor::Timers;
 use crate::registry::ClientId;
-use std::time::Instant;
+use crate::tls::ServerSession;
+use std::time::{Duration, Instant};
+
+/// How long a client has to finish the TLS handshake IDENTIFY started (Go: 5 s).
+pub(super) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One V2 connection's protocol state.
 #[derive(Debug)]
@@ -36,6 +41,10 @@ pub struct V2Conn {
     pub(super) codec: Option<Codec>,
     pub(super) plain_in: Vec<u8>,
     pub(super) plain_out: Vec<u8>,
+    /// TLS, once IDENTIFY granted it: under the compression, next to the socket.
+    pub(super) tls: Option<ServerSession>,
+    /// The TLS handshake is running and must end by then.
+    pub(super) handshake_deadline: Option<Instant>,
 }
 
 impl V2Conn {
@@ -56,6 +65,8 @@ impl V2Conn {
             codec: None,
             plain_in: Vec::new(),
             plain_out: Vec::new(),
+            tls: None,
+            handshake_deadline: None,
         }
     }
 
@@ -66,7 +77,16 @@ impl V2Conn {
     }
 
     fn next_timer(&self) -> Option<Instant> {
-        self.read_deadline().map(|d| d.min(self.next_heartbeat))
+        let live = self.read_deadline().map(|d| d.min(self.next_heartbeat));
+        match (live, self.handshake_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// True when frames are staged in `plain_out` (compression or TLS is on).
+    pub(super) fn layered(&self) -> bool {
+        self.codec.is_some() || self.tls.is_some()
     }
 
     /// Sets the connection's timer (keyed by its client id) for its next deadline.

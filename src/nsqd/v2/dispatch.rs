@@ -7,7 +7,7 @@ use super::codec::{out, send_error, take_input};
 use super::conn::V2Conn;
 use super::handler::V2Handler;
 use super::publish::{self, publish_name};
-use crate::proto::{self, Command, ParseContext, ProtoError, MAGIC_V2};
+use crate::proto::{self, Command, ProtoError, MAGIC_V2};
 use crate::reactor::{ConnId, Handler, Net};
 use crate::registry::lock;
 use crate::registry::{ClientId, Registry};
@@ -35,15 +35,19 @@ impl V2Handler {
         if conn.state.auth_pending || self.creating.contains_key(&conn.state.client) {
             return;
         }
-        let compressed = conn.state.codec.is_some();
+        let layered = conn.state.layered();
         let Some(input) = take_input(conn) else {
             net.close(id);
             return;
         };
         let client = conn.state.client;
+        if conn.state.tls.is_some() {
+            self.tls_progress(net, id);
+        }
         let now = Instant::now();
         let mut used = 0;
-        // IDENTIFY turned compression on: what follows it in `input` is compressed.
+        // IDENTIFY turned TLS or compression on: what follows it in `input` is not
+        // plain, so it goes back through the layers.
         let mut switched = false;
         // Where the output stood before the batch's first publish, and its command.
         let mut first_publish: Option<(usize, &'static str)> = None;
@@ -52,11 +56,7 @@ impl V2Handler {
             let Some(conn) = net.conn(id) else {
                 break;
             };
-            let ctx = ParseContext {
-                state: conn.state.state,
-                heartbeats_enabled: conn.state.settings.heartbeat_interval.is_some(),
-                limits: &self.config.limits,
-            };
+            let ctx = self.parse_context(&conn.state);
             let result = match proto::parse(&input[used..], &ctx) {
                 Ok(None) => break,
                 Ok(Some((command, n))) => match self.auth_step(net, id, &command, now) {
@@ -73,9 +73,9 @@ impl V2Handler {
                             first_publish = name.zip(out(net, id)).map(|(c, o)| (o.len(), c));
                         }
                         let result = self.execute(&mut registry, net, id, client, command, now);
-                        switched = !compressed
+                        switched = !layered
                             && result.is_ok()
-                            && net.conn(id).is_some_and(|c| c.state.codec.is_some());
+                            && net.conn(id).is_some_and(|c| c.state.layered());
                         result
                     }
                     AuthStep::Wait { consume } => {
@@ -107,7 +107,7 @@ impl V2Handler {
         if let Some(conn) = net.conn(id) {
             let mut input = input;
             input.drain(..used);
-            if compressed && !switched {
+            if layered && !switched {
                 conn.state.plain_in = input;
             } else {
                 conn.input = input;

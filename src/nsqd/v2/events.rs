@@ -7,7 +7,7 @@ use super::codec::{encode_output, input_at_eof, send_error};
 use super::conn::V2Conn;
 use super::handler::V2Handler;
 use crate::nsqd::identify::Negotiated;
-use crate::proto::{self, ClientState, ParseContext};
+use crate::proto::{self, ClientState};
 use crate::reactor::{ConnId, Connection, Handler, Net, Timers};
 use crate::registry::lock;
 use crate::registry::{ClientId, ClientInfo};
@@ -42,6 +42,7 @@ impl Handler for V2Handler {
                 pub_counts: Default::default(),
                 auth_identity: None,
                 compression: "",
+                tls: None,
             },
         );
         log::info!("TCP: new client({peer})");
@@ -67,11 +68,7 @@ impl Handler for V2Handler {
             return;
         }
         if conn.state.magic_ok && !conn.input.is_empty() {
-            let ctx = ParseContext {
-                state: conn.state.state,
-                heartbeats_enabled: conn.state.settings.heartbeat_interval.is_some(),
-                limits: &self.config.limits,
-            };
+            let ctx = self.parse_context(&conn.state);
             if let Some(e) = proto::parse_at_eof(input_at_eof(conn), &ctx) {
                 send_error(net, id, &e);
             }

@@ -2,12 +2,14 @@
 //! the registry's timer, and what commands wait on (auth answers, topic holds). No
 //! protocol logic here: the other files of `v2` add the behaviour.
 
+use super::conn::V2Conn;
 use crate::nsqd::auth::{AuthError, AuthServers, Authorizations};
 use crate::nsqd::durability::Persister;
 use crate::nsqd::identify::IdentifyLimits;
-use crate::proto::Limits;
+use crate::proto::{Limits, ParseContext};
 use crate::reactor::{ConnId, Wakeup};
 use crate::registry::{ClientId, SharedRegistry};
+use crate::tls::ServerTls;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,6 +25,10 @@ pub struct V2Config {
     pub max_req_timeout: Duration,
     /// The auth servers (`--auth-http-address`); `None`: AUTH is disabled.
     pub auth: Option<AuthServers>,
+    /// The TLS configuration (`--tls-cert`, `--tls-key`, ...); `None`: no TLS.
+    pub tls: Option<ServerTls>,
+    /// `--tls-required` is `true` or `tcp-https`: every command but IDENTIFY needs TLS.
+    pub tls_required: bool,
 }
 
 /// Timer key of the registry's deadlines; connection timers use their client id (≥ 1).
@@ -71,6 +77,19 @@ impl V2Handler {
             auth_answers: Arc::default(),
             creating: HashMap::new(),
             wakeup,
+        }
+    }
+}
+
+impl V2Handler {
+    /// What the parser must know about `conn`: its state, heartbeats, the limits, and
+    /// whether TLS is required but not on.
+    pub(super) fn parse_context<'a>(&'a self, conn: &V2Conn) -> ParseContext<'a> {
+        ParseContext {
+            state: conn.state,
+            heartbeats_enabled: conn.settings.heartbeat_interval.is_some(),
+            limits: &self.config.limits,
+            tls_missing: self.config.tls_required && conn.tls.is_none(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The V2 handler's timers: the registry's next deadline (in-flight timeouts,
-//! deferred messages) and each connection's heartbeat and read timeout (twice the
-//! heartbeat interval without data closes it).
+//! deferred messages) and each connection's heartbeat, read timeout (twice the
+//! heartbeat interval without data closes it) and TLS handshake deadline.
 
 use super::codec::send_response;
 use super::conn::V2Conn;
@@ -27,6 +27,11 @@ impl V2Handler {
         let state = &mut conn.state;
         if state.timer_at > now {
             return; // stale: a later timer is live
+        }
+        if state.handshake_deadline.is_some_and(|d| d <= now) {
+            log::info!("client({key}) IDENTIFY failed: TLS handshake timed out");
+            net.close(id);
+            return;
         }
         let Some(hb) = state.settings.heartbeat_interval else {
             return;
