@@ -24,6 +24,7 @@ fn expected_body(i: usize) -> String {
 /// and an IDENTIFY reply that is negotiated JSON (pynsq sends feature_negotiation: true)
 /// granting exactly the compression asked for ("plain": none).
 fn check_client(who: &str, v: &Value, compression: &str) {
+    let tls = compression == "tls";
     assert_eq!(v["errors"], Value::Array(vec![]), "{who} saw errors: {v}");
     assert_eq!(
         v["closes"], 0,
@@ -42,9 +43,8 @@ fn check_client(who: &str, v: &Value, compression: &str) {
     );
     assert!(id["version"].is_string(), "{who}: no version: {id}");
     assert!(id["msg_timeout"].is_u64(), "{who}: no msg_timeout: {id}");
-    for feature in ["tls_v1", "auth_required"] {
-        assert_eq!(id[feature], false, "{who}: {feature} in {id}");
-    }
+    assert_eq!(id["tls_v1"], tls, "{who}: tls_v1 in {id}");
+    assert_eq!(id["auth_required"], false, "{who}: auth_required in {id}");
     for feature in ["deflate", "snappy"] {
         assert_eq!(
             id[feature],
@@ -73,19 +73,71 @@ fn pynsq_round_trip_over_snappy() {
     round_trip(3_000, "pynsq_snappy", "snappy");
 }
 
+/// The same round trip with both pynsq clients asking for TLS (`tls_v1=True`, the CA
+/// in `tls_options`); /stats shows their connections as TLS while they run.
+#[cfg(feature = "tls")]
+#[test]
+fn pynsq_round_trip_over_tls() {
+    venv_python();
+    let pki = common::tls::Pki::new("pynsq");
+    let args = pki.server_args();
+    let nsqd = common::Nsqd::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (http, done) = (nsqd.http, stop.clone());
+    // Every TLS client seen in /stats while the script runs, by client_id.
+    let watcher = std::thread::spawn(move || {
+        let mut seen: HashMap<String, Value> = HashMap::new();
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            let stats = common::http(http, "GET", "/stats?format=json", b"").json();
+            for t in stats["topics"].as_array().into_iter().flatten() {
+                let producers = t["channels"].as_array().into_iter().flatten();
+                for c in producers.flat_map(|c| c["clients"].as_array().into_iter().flatten()) {
+                    seen.insert(c["client_id"].to_string(), c.clone());
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        seen
+    });
+    let extra = [pki.ca.display().to_string()];
+    round_trip_on(&nsqd, 3_000, "pynsq_tls", "tls", &extra);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen = watcher.join().expect("stats watcher");
+    assert!(!seen.is_empty(), "the Reader never showed in /stats");
+    for c in seen.values() {
+        assert_eq!(c["tls"], true, "{c}");
+        assert_eq!(c["tls_version"], "TLS1.2", "pynsq asks for TLS 1.2: {c}");
+        assert!(
+            c["tls_cipher_suite"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("TLS_")),
+            "{c}"
+        );
+    }
+}
+
 fn round_trip(count: usize, topic: &'static str, compression: &str) {
     venv_python();
     let nsqd = common::Nsqd::start(&[]);
-    let run = run_script(
-        "roundtrip.py",
-        &[
-            nsqd.tcp.to_string(),
-            topic.to_string(),
-            count.to_string(),
-            "45".to_string(),
-            compression.to_string(),
-        ],
-    );
+    round_trip_on(&nsqd, count, topic, compression, &[]);
+}
+
+fn round_trip_on(
+    nsqd: &common::Nsqd,
+    count: usize,
+    topic: &'static str,
+    compression: &str,
+    extra: &[String],
+) {
+    let mut args = vec![
+        nsqd.tcp.to_string(),
+        topic.to_string(),
+        count.to_string(),
+        "45".to_string(),
+        compression.to_string(),
+    ];
+    args.extend(extra.iter().cloned());
+    let run = run_script("roundtrip.py", &args);
     let report: Value = serde_json::from_str(run.stdout.trim()).unwrap_or_else(|e| {
         panic!(
             "roundtrip.py ({}) printed no JSON report ({e}); stderr:\n{}",

@@ -1,8 +1,9 @@
 """Round trip through nsqd with the official Python client (pynsq).
 
-Usage: roundtrip.py <nsqd tcp addr> <topic> <count> [timeout_s] [plain|deflate|snappy]
+Usage: roundtrip.py <nsqd tcp addr> <topic> <count> [timeout_s] [plain|deflate|snappy|tls <ca.pem>]
 
-With "deflate" or "snappy" both clients ask for that compression.
+With "deflate" or "snappy" both clients ask for that compression; with "tls" both
+ask for TLS (tls_v1=True), trusting the CA certificate in <ca.pem>.
 
 Publishes <count> distinct bodies to <topic> with nsq.Writer (the first tenth one
 by one with PUB, the rest with MPUB in batches of varied sizes), then consumes
@@ -23,7 +24,7 @@ import time
 import nsq
 
 HEARTBEAT_S = 1  # pynsq takes seconds and sends 1000 ms in IDENTIFY
-COMPRESSION = {}  # {"deflate": True} or {"snappy": True} from the command line
+COMPRESSION = {}  # {"deflate": True}, {"snappy": True} or the TLS options, from argv
 PUB_WINDOW = 32  # commands in flight at once on the Writer's connection
 
 
@@ -266,6 +267,8 @@ if __name__ == "__main__":
     timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 45.0
     if len(sys.argv) > 5 and sys.argv[5] in ("deflate", "snappy"):
         COMPRESSION[sys.argv[5]] = True
+    if len(sys.argv) > 6 and sys.argv[5] == "tls":
+        COMPRESSION.update(tls_v1=True, tls_options={"ca_certs": sys.argv[6]})
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     report = asyncio.run(main(addr, topic, count, timeout))
     print(json.dumps(report), flush=True)
