@@ -235,7 +235,7 @@ fn round_trip_on(
     ] {
         assert_eq!(ch[key].as_u64(), Some(want), "{key} in {ch}");
     }
-    common::assert_drained(&nsqd, topic);
+    common::assert_drained(nsqd, topic);
 
     let log = nsqd.log_text();
     let complaints: Vec<&str> = log
