@@ -189,7 +189,7 @@ struct Seen {
 
 /// A fake nsqd for one connection: IDENTIFY answered with `grant`, the TLS handshake
 /// (`tls`), compression on top, then PUB answered OK, SUB OK, a RDY answered with
-/// one message carrying `deliver`, FIN recorded, until CLS or the client closes.
+/// one message carrying `deliver`, FIN recorded, CLS answered, until the client closes.
 fn fake_nsqd(
     tls: ServerTls,
     grant: Grant,
@@ -249,10 +249,8 @@ fn fake_nsqd(
                     wire.send(&frame(2, &msg))?;
                 }
                 "FIN" => seen.finished.push(words[1].to_string()),
-                "CLS" => {
-                    wire.send(&frame(0, b"CLOSE_WAIT"))?;
-                    break;
-                }
+                // A FIN may still follow (a handler finishing as the consumer stops).
+                "CLS" => wire.send(&frame(0, b"CLOSE_WAIT"))?,
                 _ => {}
             }
         }
@@ -351,6 +349,12 @@ fn tls_refused_by_the_server_goes_on_in_plain_text_as_go_nsq() {
     assert_eq!(seen.identify["tls_v1"], true);
 }
 
+/// A message body spanning many TLS records.
+fn big_body() -> &'static [u8] {
+    static BODY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BODY.get_or_init(|| (0..300_000u32).map(|i| (i % 251) as u8).collect())
+}
+
 #[test]
 fn consumer_receives_over_tls_with_a_client_certificate() {
     let pki = Pki::new("client-sub");
@@ -360,7 +364,7 @@ fn consumer_receives_over_tls_with_a_client_certificate() {
             tls: true,
             ..Grant::default()
         },
-        b"secret body",
+        big_body(),
     );
     let config = Config {
         tls_cert: pki.client_cert.display().to_string(),
@@ -374,7 +378,8 @@ fn consumer_receives_over_tls_with_a_client_certificate() {
         Ok(())
     });
     consumer.connect_to_nsqd(&addr).expect("connect");
-    assert_eq!(rx.recv_timeout(T).expect("a message"), b"secret body");
+    // Many TLS records, read while the writer half answers on another thread.
+    assert_eq!(rx.recv_timeout(T).expect("a message"), big_body());
     consumer.stop();
     assert!(consumer.wait_timeout(T), "consumer stops");
     let seen = join(server);
@@ -463,6 +468,14 @@ fn https_server(
                 }
                 head.push_str(&line);
                 head.push('\n');
+            }
+            // Read the body too: closing on unread bytes would reset the connection.
+            let length = head
+                .to_ascii_lowercase()
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: ").map(str::to_string));
+            if let Some(n) = length.and_then(|n| n.trim().parse().ok()) {
+                wire.take(n)?;
             }
             heads.push(head);
             wire.send(reply.as_bytes())?;
@@ -561,4 +574,72 @@ fn consumer_discovers_nsqd_through_an_https_lookupd() {
         "{heads:?}"
     );
     assert_eq!(join(server).finished.len(), 1);
+}
+
+/// Runs a tool to its end (killed past [`T`]) with `stdin`; its stdout and stderr.
+fn run_tool(bin: &str, args: &[String], stdin: &[u8]) -> (bool, String, String) {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(bin)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin).expect("write stdin");
+    drop(input);
+    let deadline = Instant::now() + T;
+    while child.try_wait().expect("try_wait").is_none() && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("output");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn to_nsq_publishes_over_tls_with_its_flags() {
+    let pki = Pki::new("client-to-nsq");
+    let grant = Grant {
+        tls: true,
+        ..Grant::default()
+    };
+    let (addr, server) = fake_nsqd(server_tls(&pki, false), grant, b"");
+    let args = vec![
+        "--topic=events".to_string(),
+        format!("--nsqd-tcp-address={addr}"),
+        format!("--tls-root-ca-file={}", pki.ca.display()),
+        "--tls-min-version=tls1.2".to_string(),
+    ];
+    let (ok, _, stderr) = run_tool(env!("CARGO_BIN_EXE_to_nsq"), &args, b"one\ntwo\n");
+    assert!(ok, "{stderr}");
+    let seen = join(server);
+    assert_eq!(seen.identify["tls_v1"], true);
+    let bodies: Vec<&[u8]> = seen.published.iter().map(|(_, b)| b.as_slice()).collect();
+    assert_eq!(bodies, [&b"one"[..], &b"two"[..]]);
+}
+
+#[test]
+fn nsq_tail_shows_a_message_read_over_tls_with_a_client_certificate() {
+    let pki = Pki::new("client-tail");
+    let grant = Grant {
+        tls: true,
+        ..Grant::default()
+    };
+    let (addr, server) = fake_nsqd(server_tls(&pki, true), grant, b"tailed");
+    let args = vec![
+        "--topic=events".to_string(),
+        "--n=1".to_string(),
+        format!("--nsqd-tcp-address={addr}"),
+        "--tls".to_string(),
+        format!("--consumer-opt=tls_root_ca_file,{}", pki.ca.display()),
+        format!("--tls-cert={}", pki.client_cert.display()),
+        format!("--tls-key={}", pki.client_key.display()),
+    ];
+    let (ok, stdout, stderr) = run_tool(env!("CARGO_BIN_EXE_nsq_tail"), &args, b"");
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout, "tailed\n");
+    assert_eq!(join(server).common_name, "test-client");
 }

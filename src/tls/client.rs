@@ -266,7 +266,7 @@ impl Read for ClientReader {
                 }
                 return Ok(n);
             }
-            if buf.is_empty() || lock(&self.shared).conn.is_peer_closed() {
+            if buf.is_empty() || peer_closed(&mut lock(&self.shared).conn) {
                 return Ok(0);
             }
             // Blocks without the lock: the writer keeps sending meanwhile.
@@ -281,17 +281,11 @@ impl Read for ClientReader {
     }
 }
 
-trait PeerClosed {
-    fn is_peer_closed(&mut self) -> bool;
-}
-
-impl PeerClosed for ClientConnection {
-    /// True once the server's close_notify has been read.
-    fn is_peer_closed(&mut self) -> bool {
-        self.process_new_packets()
-            .map(|s| s.peer_has_closed())
-            .unwrap_or(true)
-    }
+/// True once the server's close_notify has been read (or the connection broke).
+fn peer_closed(conn: &mut ClientConnection) -> bool {
+    conn.process_new_packets()
+        .map(|s| s.peer_has_closed())
+        .unwrap_or(true)
 }
 
 /// The sending half; clones share the connection.
