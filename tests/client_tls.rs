@@ -178,6 +178,13 @@ struct Grant {
     deflate: bool,
 }
 
+/// TLS and no compression.
+const TLS_ONLY: Grant = Grant {
+    tls: true,
+    snappy: false,
+    deflate: false,
+};
+
 /// What the fake nsqd saw.
 #[derive(Debug, Default)]
 struct Seen {
@@ -288,16 +295,12 @@ fn publish_through(config: Config, grant: Grant) -> Seen {
 
 #[test]
 fn producer_publishes_over_tls() {
-    let grant = Grant {
-        tls: true,
-        ..Grant::default()
-    };
     let seen = publish_through(
         Config {
             tls_v1: true,
             ..Config::default()
         },
-        grant,
+        TLS_ONLY,
     );
     assert_eq!(seen.identify["tls_v1"], true);
     assert_eq!(seen.common_name, "", "no client certificate was asked for");
@@ -358,14 +361,7 @@ fn big_body() -> &'static [u8] {
 #[test]
 fn consumer_receives_over_tls_with_a_client_certificate() {
     let pki = Pki::new("client-sub");
-    let (addr, server) = fake_nsqd(
-        server_tls(&pki, true),
-        Grant {
-            tls: true,
-            ..Grant::default()
-        },
-        big_body(),
-    );
+    let (addr, server) = fake_nsqd(server_tls(&pki, true), TLS_ONLY, big_body());
     let config = Config {
         tls_cert: pki.client_cert.display().to_string(),
         tls_key: pki.client_key.display().to_string(),
@@ -390,14 +386,7 @@ fn consumer_receives_over_tls_with_a_client_certificate() {
 #[test]
 fn an_untrusted_server_certificate_fails_the_connection() {
     let (server_pki, other) = (Pki::new("client-bad-ca"), Pki::new("client-other-ca"));
-    let (addr, server) = fake_nsqd(
-        server_tls(&server_pki, false),
-        Grant {
-            tls: true,
-            ..Grant::default()
-        },
-        b"",
-    );
+    let (addr, server) = fake_nsqd(server_tls(&server_pki, false), TLS_ONLY, b"");
     let producer = Producer::new(&addr, tls_config(&other)).expect("producer");
     let started = Instant::now();
     let err = producer.publish("events", b"x").expect_err("untrusted");
@@ -412,14 +401,7 @@ fn an_untrusted_server_certificate_fails_the_connection() {
 #[test]
 fn insecure_skip_verify_accepts_any_certificate() {
     let pki = Pki::new("client-insecure");
-    let (addr, server) = fake_nsqd(
-        server_tls(&pki, false),
-        Grant {
-            tls: true,
-            ..Grant::default()
-        },
-        b"",
-    );
+    let (addr, server) = fake_nsqd(server_tls(&pki, false), TLS_ONLY, b"");
     let config = Config {
         tls_v1: true,
         tls_insecure_skip_verify: true,
@@ -539,14 +521,7 @@ fn a_body_ended_by_close_notify_is_read_whole() {
 #[test]
 fn consumer_discovers_nsqd_through_an_https_lookupd() {
     let pki = Pki::new("client-https-lookupd");
-    let (nsqd, server) = fake_nsqd(
-        server_tls(&pki, false),
-        Grant {
-            tls: true,
-            ..Grant::default()
-        },
-        b"found",
-    );
+    let (nsqd, server) = fake_nsqd(server_tls(&pki, false), TLS_ONLY, b"found");
     let port = nsqd.rsplit_once(':').expect("port").1;
     let body = format!(
         r#"{{"channels":[],"producers":[{{"broadcast_address":"127.0.0.1","tcp_port":{port}}}]}}"#
@@ -602,11 +577,7 @@ fn run_tool(bin: &str, args: &[String], stdin: &[u8]) -> (bool, String, String) 
 #[test]
 fn to_nsq_publishes_over_tls_with_its_flags() {
     let pki = Pki::new("client-to-nsq");
-    let grant = Grant {
-        tls: true,
-        ..Grant::default()
-    };
-    let (addr, server) = fake_nsqd(server_tls(&pki, false), grant, b"");
+    let (addr, server) = fake_nsqd(server_tls(&pki, false), TLS_ONLY, b"");
     let args = vec![
         "--topic=events".to_string(),
         format!("--nsqd-tcp-address={addr}"),
@@ -624,11 +595,7 @@ fn to_nsq_publishes_over_tls_with_its_flags() {
 #[test]
 fn nsq_tail_shows_a_message_read_over_tls_with_a_client_certificate() {
     let pki = Pki::new("client-tail");
-    let grant = Grant {
-        tls: true,
-        ..Grant::default()
-    };
-    let (addr, server) = fake_nsqd(server_tls(&pki, true), grant, b"tailed");
+    let (addr, server) = fake_nsqd(server_tls(&pki, true), TLS_ONLY, b"tailed");
     let args = vec![
         "--topic=events".to_string(),
         "--n=1".to_string(),
