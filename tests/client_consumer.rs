@@ -473,9 +473,8 @@ fn misuse_is_reported() {
         "{no_handler:?}"
     );
     consumer.add_handler(|_| Ok(()));
-    assert!(consumer
-        .connect_to_nsqlookupd("https://127.0.0.1:1")
-        .is_err());
+    // https:// is a lookupd address now (tests/client_tls.rs); ftp:// is not.
+    assert!(consumer.connect_to_nsqlookupd("ftp://127.0.0.1:1").is_err());
     assert!(matches!(
         consumer.disconnect_from_nsqd("127.0.0.1:1"),
         Err(Error::NotConnected)

@@ -1,5 +1,6 @@
 //! nsq_tail: prints the messages of one or more topics to stdout, one per line —
-//! Go's `nsq_tail` with the same flags. Without `--channel` it reads a fresh
+//! Go's `nsq_tail` with the same flags, plus the client TLS flags (`--tls`,
+//! `--tls-*`). Without `--channel` it reads a fresh
 //! ephemeral channel, so it sees new messages without taking them from anyone.
 //!
 //! Stdout carries only the data (`body\n`, or `topic | body\n` with `--print-topic`),
@@ -29,6 +30,9 @@ fn specs() -> Vec<FlagSpec> {
         FlagSpec::new("consumer-opt", K::List, "", "option to passthrough to nsq.Consumer (may be given multiple times, http://godoc.org/github.com/nsqio/go-nsq#Config)"),
         FlagSpec::new("version", K::Bool, false, "print version string"),
     ]
+    .into_iter()
+    .chain(nsq::client::tls_flags::specs())
+    .collect()
 }
 
 /// Everything nsq_tail needs from its command line.
@@ -82,6 +86,7 @@ fn options(parsed: &Parsed) -> Result<Options, String> {
         max_in_flight = total;
     }
     let mut config = Config::default();
+    nsq::client::tls_flags::apply(parsed, &mut config)?;
     for opt in get("consumer-opt")? {
         config.set_flag(&opt).map_err(|e| e.to_string())?;
     }

@@ -1,6 +1,6 @@
 //! to_nsq: publishes stdin, split on a delimiter, to a topic on every given nsqd —
 //! Go's `to_nsq` with the same flags (`--topic`, `--delimiter`, `--nsqd-tcp-address`,
-//! `--producer-opt`, `--rate`).
+//! `--producer-opt`, `--rate`), plus the client TLS flags (`--tls`, `--tls-*`).
 //!
 //! Nothing is written to stdout: logs and errors go to stderr, as in Go. A bad flag
 //! exits 2 (Go's `flag` package), a rejected option or a failed publish 1.
@@ -21,6 +21,9 @@ fn specs() -> Vec<FlagSpec> {
         FlagSpec::new("rate", K::Int, 0, "Throttle messages to n/second. 0 to disable"),
         FlagSpec::new("version", K::Bool, false, "print version string"),
     ]
+    .into_iter()
+    .chain(nsq::client::tls_flags::specs())
+    .collect()
 }
 
 /// Everything to_nsq needs from its command line.
@@ -48,6 +51,7 @@ fn options(parsed: &Parsed) -> Result<Options, String> {
         ),
         ..Config::default()
     };
+    nsq::client::tls_flags::apply(parsed, &mut config)?;
     for opt in parsed.get_list("producer-opt").map_err(|e| e.to_string())? {
         config.set_flag(&opt).map_err(|e| e.to_string())?;
     }

@@ -1,10 +1,13 @@
 //! Client configuration under go-nsq's option names (`nsq.NewConfig()`), settable by
 //! name from text (as the tools' `--producer-opt` / `--consumer-opt` flags do) and
-//! validated with go-nsq's bounds.
+//! validated with go-nsq's bounds, including the TLS options (`tls_v1`,
+//! `tls_root_ca_file`, `tls_cert`, `tls_key`, `tls_insecure_skip_verify`,
+//! `tls_min_version`) that make the [`ClientTls`] a connection upgrades with.
 
 use super::Error;
 use crate::common::gotime::format_duration;
 use crate::flags::{parse_bool, parse_duration};
+use crate::tls::{ClientSpec, ClientTls, MinVersion};
 use std::time::Duration;
 
 /// How the consumer's backoff grows after failures.
@@ -77,13 +80,28 @@ pub struct Config {
     pub heartbeat_interval: Option<Duration>,
     /// Consumer: percentage of messages to receive (0: all).
     pub sample_rate: u8,
-    /// TLS: not supported by this client; must stay false.
+    /// Ask nsqd for TLS (needs the `tls` feature); the connection upgrades when
+    /// nsqd grants it and stays plain when it does not, as go-nsq's.
     pub tls_v1: bool,
-    /// Deflate: not supported by this client; must stay false.
+    /// TLS: PEM file of the CAs nsqd's certificate must chain to (empty: the
+    /// system's CA bundle).
+    pub tls_root_ca_file: String,
+    /// TLS: accept any server certificate.
+    pub tls_insecure_skip_verify: bool,
+    /// TLS: PEM file of the client certificate, shown when nsqd asks for one.
+    pub tls_cert: String,
+    /// TLS: PEM file of the client certificate's key.
+    pub tls_key: String,
+    /// TLS: the lowest version offered (`tls1.0`..`tls1.3`; TLS 1.2 is the floor).
+    pub tls_min_version: MinVersion,
+    /// TLS: a ready configuration (go-nsq's `tls_config`); when set, the file
+    /// options above are not read.
+    pub tls_config: Option<ClientTls>,
+    /// Ask nsqd for deflate (needs the `deflate` feature).
     pub deflate: bool,
-    /// Deflate level (1..=9), validated for compatibility.
+    /// Deflate level (1..=9).
     pub deflate_level: u8,
-    /// Snappy: not supported by this client; must stay false.
+    /// Ask nsqd for snappy (needs the `snappy` feature).
     pub snappy: bool,
     /// Requested server-side output buffer size in bytes (-1 disables).
     pub output_buffer_size: i64,
@@ -139,6 +157,12 @@ impl Default for Config {
             heartbeat_interval: Some(Duration::from_secs(30)),
             sample_rate: 0,
             tls_v1: false,
+            tls_root_ca_file: String::new(),
+            tls_insecure_skip_verify: false,
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            tls_min_version: MinVersion::Tls10,
+            tls_config: None,
             deflate: false,
             deflate_level: 6,
             snappy: false,
@@ -240,6 +264,14 @@ impl Config {
             "heartbeat_interval" => self.heartbeat_interval = optional_duration(name, value)?,
             "sample_rate" => self.sample_rate = number(name, value)?,
             "tls_v1" => self.tls_v1 = boolean(name, value)?,
+            "tls_root_ca_file" => self.tls_root_ca_file = value.to_string(),
+            "tls_insecure_skip_verify" => self.tls_insecure_skip_verify = boolean(name, value)?,
+            "tls_cert" => self.tls_cert = value.to_string(),
+            "tls_key" => self.tls_key = value.to_string(),
+            "tls_min_version" => {
+                self.tls_min_version = MinVersion::parse(value)
+                    .ok_or_else(|| bad(name, value, "ssl3.0, tls1.0, tls1.1, tls1.2 or tls1.3"))?
+            }
             "deflate" => self.deflate = boolean(name, value)?,
             "deflate_level" => self.deflate_level = number(name, value)?,
             "snappy" => self.snappy = boolean(name, value)?,
@@ -333,7 +365,11 @@ impl Config {
             }
         }
         let unsupported = [
-            ("tls_v1", self.tls_v1, "it is not supported by this client"),
+            (
+                "tls_v1",
+                self.tls_v1 && !crate::tls::ENABLED,
+                "build with --features tls",
+            ),
             (
                 "deflate",
                 self.deflate && !crate::compress::DEFLATE,
@@ -359,11 +395,80 @@ impl Config {
         }
         Ok(())
     }
+
+    /// The TLS options as a [`ClientSpec`].
+    pub fn tls_spec(&self) -> ClientSpec {
+        ClientSpec {
+            root_ca: self.tls_root_ca_file.clone(),
+            cert: self.tls_cert.clone(),
+            key: self.tls_key.clone(),
+            insecure_skip_verify: self.tls_insecure_skip_verify,
+            min_version: self.tls_min_version,
+        }
+    }
+
+    /// The TLS configuration a connection upgrades with: `tls_config`, or one built
+    /// from the `tls_*` file options (an [`Error::Config`] naming the file at fault).
+    pub fn client_tls(&self) -> Result<ClientTls, Error> {
+        match &self.tls_config {
+            Some(tls) => Ok(tls.clone()),
+            None => {
+                ClientTls::new(&self.tls_spec()).map_err(|e| Error::Config(format!("tls: {e}")))
+            }
+        }
+    }
+
+    /// Validates, and with `tls_v1` or any TLS file option builds the TLS
+    /// configuration once (reading its files now, so a bad one is refused before
+    /// anything is dialed; it also serves `https://` lookupd addresses).
+    pub(crate) fn prepared(mut self) -> Result<Config, Error> {
+        self.validate()?;
+        let wanted = self.tls_v1
+            || self.tls_insecure_skip_verify
+            || !self.tls_root_ca_file.is_empty()
+            || !self.tls_cert.is_empty()
+            || !self.tls_key.is_empty();
+        if wanted && self.tls_config.is_none() {
+            self.tls_config = Some(self.client_tls()?);
+        }
+        Ok(self)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_options_by_go_nsq_name() {
+        let mut c = Config::default();
+        c.set_flag("tls_v1").unwrap();
+        c.set("tls_root_ca_file", "/ca.pem").unwrap();
+        c.set("tls-cert", "/c.pem").unwrap();
+        c.set("tls_key", "/c.key").unwrap();
+        c.set_flag("tls_insecure_skip_verify,true").unwrap();
+        c.set("tls_min_version", "tls1.3").unwrap();
+        assert!(c.tls_v1 && c.tls_insecure_skip_verify);
+        assert_eq!(
+            c.tls_spec(),
+            ClientSpec {
+                root_ca: "/ca.pem".into(),
+                cert: "/c.pem".into(),
+                key: "/c.key".into(),
+                insecure_skip_verify: true,
+                min_version: MinVersion::Tls13,
+            }
+        );
+        let e = c.set("tls_min_version", "tls9").unwrap_err().to_string();
+        assert!(e.contains("tls_min_version"), "{e}");
+        // The files do not exist: refused before anything is dialed.
+        let e = c.prepared().unwrap_err().to_string();
+        if crate::tls::ENABLED {
+            assert!(e.contains("/c.pem"), "{e}");
+        } else {
+            assert!(e.contains("--features tls"), "{e}");
+        }
+    }
 
     #[test]
     fn defaults_are_go_nsqs_and_valid() {
@@ -406,11 +511,11 @@ mod tests {
         assert!(e.contains("must be less than read_timeout"), "{e}");
         let mut c = Config::default();
         c.set("tls_v1", "true").unwrap();
-        assert!(c
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("not supported"));
+        assert_eq!(
+            c.validate().is_ok(),
+            crate::tls::ENABLED,
+            "tls needs its feature"
+        );
         let mut c = Config::default();
         c.set("snappy", "true").unwrap();
         assert_eq!(

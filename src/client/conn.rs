@@ -3,11 +3,14 @@
 //!
 //! A [`Conn`] splits into a [`Reader`] (one thread reads frames; heartbeats are
 //! answered with `NOP` on the way) and a [`Writer`] that any thread may clone and use.
-//! When `deflate` or `snappy` was negotiated, each half carries its own codec.
+//! Upgrades follow go-nsq's order: TLS first (the handshake right after IDENTIFY's
+//! JSON reply, then nsqd's `OK` inside TLS), then `deflate` or `snappy` on top of it,
+//! each half carrying its own codec and its half of the TLS connection.
 
 use super::{Config, Error, Message};
 use crate::compress::Codec;
 use crate::proto::{self, commands, FRAME_ERROR, FRAME_MESSAGE, FRAME_RESPONSE, HEARTBEAT};
+use crate::tls::{ClientReader, ClientTls, ClientWriter};
 use serde::Deserialize;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
@@ -58,11 +61,22 @@ pub struct Writer {
     stream: Arc<Mutex<Sink>>,
 }
 
-/// The socket and, once negotiated, the codec compressing what goes out.
+/// The socket, the TLS half encrypting onto it and the codec compressing what goes
+/// out, once negotiated.
 #[derive(Debug)]
 struct Sink {
     stream: TcpStream,
+    tls: Option<ClientWriter>,
     codec: Option<Codec>,
+}
+
+impl Sink {
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match &self.tls {
+            Some(tls) => tls.write_all(bytes),
+            None => self.stream.write_all(bytes),
+        }
+    }
 }
 
 impl Writer {
@@ -75,9 +89,9 @@ impl Writer {
             Some(codec) => {
                 let mut wire = Vec::with_capacity(bytes.len() / 2 + 64);
                 codec.encode(bytes, &mut wire);
-                sink.stream.write_all(&wire)
+                sink.write_all(&wire)
             }
-            None => sink.stream.write_all(bytes),
+            None => sink.write_all(bytes),
         };
         if let Err(e) = result {
             let _ = sink.stream.shutdown(Shutdown::Both);
@@ -95,12 +109,32 @@ impl Writer {
     fn compress_with(&self, codec: Codec) {
         self.stream.lock().unwrap_or_else(|p| p.into_inner()).codec = Some(codec);
     }
+
+    fn encrypt_with(&self, tls: ClientWriter) {
+        self.stream.lock().unwrap_or_else(|p| p.into_inner()).tls = Some(tls);
+    }
+}
+
+/// Where the reader's bytes come from: the socket, or the TLS connection over it.
+#[derive(Debug)]
+enum Source {
+    Plain(TcpStream),
+    Tls(ClientReader),
+}
+
+impl Read for Source {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Source::Plain(stream) => stream.read(buf),
+            Source::Tls(tls) => tls.read(buf),
+        }
+    }
 }
 
 /// The receiving half.
 #[derive(Debug)]
 pub struct Reader {
-    stream: TcpStream,
+    stream: Source,
     buf: Vec<u8>,
     start: usize,
     end: usize,
@@ -207,6 +241,21 @@ impl Reader {
         Ok(!plain.is_empty())
     }
 
+    /// Runs the TLS handshake with the server at `addr`; from now on what is read is
+    /// decrypted first. Bytes already read past the last frame are TLS bytes.
+    fn decrypt_with(&mut self, tls: &ClientTls, addr: &str) -> Result<ClientWriter, Error> {
+        let Source::Plain(sock) = &self.stream else {
+            return Err(Error::Tls("TLS negotiated twice".into()));
+        };
+        let early = &self.buf[self.start..self.end];
+        let (reader, writer) = tls
+            .handshake(addr, sock, early)
+            .map_err(|e| Error::Tls(e.to_string()))?;
+        self.end = self.start;
+        self.stream = Source::Tls(reader);
+        Ok(writer)
+    }
+
     /// From now on what is read is decoded by `codec`, including bytes already read
     /// past the last frame (they came after the switch).
     fn decompress_with(&mut self, codec: Codec) -> Result<(), Error> {
@@ -304,10 +353,23 @@ fn dial(addr: &str, timeout: Duration) -> Result<TcpStream, Error> {
     })))
 }
 
+/// Reads the `OK` that confirms an upgrade, as go-nsq checks it.
+fn expect_ok(reader: &mut Reader, upgrade: &str) -> Result<(), Error> {
+    let reply = reader.read_reply()?;
+    if reply != b"OK" {
+        let text = String::from_utf8_lossy(&reply);
+        return Err(Error::BadFrame(format!(
+            "{upgrade} upgrade answered {text:?}, not OK"
+        )));
+    }
+    Ok(())
+}
+
 impl Conn {
     /// Dials `addr` (`host:port`) within `dial_timeout`, sends the magic and IDENTIFY,
-    /// and AUTH when nsqd answers `auth_required` (an [`Error::Auth`] when no
-    /// `auth_secret` is set).
+    /// upgrades to TLS (the server named by `addr`'s host; an [`Error::Tls`] when the
+    /// handshake fails) and then compression as nsqd grants them, and sends AUTH when
+    /// nsqd answers `auth_required` (an [`Error::Auth`] when no `auth_secret` is set).
     pub fn connect(addr: &str, config: &Config) -> Result<Conn, Error> {
         let stream = dial(addr, config.dial_timeout)?;
         stream.set_nodelay(true)?;
@@ -316,6 +378,7 @@ impl Conn {
         let writer = Writer {
             stream: Arc::new(Mutex::new(Sink {
                 stream: stream.try_clone()?,
+                tls: None,
                 codec: None,
             })),
         };
@@ -324,7 +387,7 @@ impl Conn {
             n => (n as usize).saturating_add(proto::MESSAGE_HEADER_LEN + 4),
         };
         let mut reader = Reader {
-            stream,
+            stream: Source::Plain(stream),
             buf: vec![0; 64 * 1024],
             start: 0,
             end: 0,
@@ -347,13 +410,21 @@ impl Conn {
             serde_json::from_slice(&reply)
                 .map_err(|e| Error::BadFrame(format!("IDENTIFY reply: {e}")))?
         };
-        if settings.tls_v1
+        if settings.tls_v1 && !config.tls_v1
             || settings.snappy && !config.snappy
             || settings.deflate && !config.deflate
         {
             return Err(Error::BadFrame(
                 "nsqd granted TLS or compression, which this client did not ask for".into(),
             ));
+        }
+        // Asked for and not granted: go-nsq goes on in plain text, and so does this.
+        if settings.tls_v1 {
+            let tls = config.client_tls()?;
+            let tls_writer = reader.decrypt_with(&tls, addr)?;
+            writer.encrypt_with(tls_writer);
+            // The server's OK for the upgrade comes inside TLS.
+            expect_ok(&mut reader, "TLS")?;
         }
         let codecs = if settings.deflate {
             Codec::deflate(settings.deflate_level).zip(Codec::deflate(settings.deflate_level))
@@ -371,7 +442,7 @@ impl Conn {
             // The server's OK for the upgrade comes compressed.
             reader.decompress_with(for_reading)?;
             writer.compress_with(for_writing);
-            reader.read_reply()?;
+            expect_ok(&mut reader, "compression")?;
         }
         if settings.auth_required {
             if config.auth_secret.is_empty() {

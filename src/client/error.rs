@@ -34,6 +34,8 @@ pub enum Error {
     Auth(String),
     /// nsqd sent bytes this client cannot make sense of.
     BadFrame(String),
+    /// The TLS handshake failed (certificate not trusted, no common version, ...).
+    Tls(String),
 }
 
 impl fmt::Display for Error {
@@ -47,6 +49,7 @@ impl fmt::Display for Error {
             Error::InvalidName(text) => write!(f, "{text}"),
             Error::Auth(text) => write!(f, "auth: {text}"),
             Error::BadFrame(text) => write!(f, "bad frame: {text}"),
+            Error::Tls(text) => write!(f, "{text}"),
         }
     }
 }

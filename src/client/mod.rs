@@ -1,6 +1,6 @@
-//! A synchronous NSQ client on std threads: [`Conn`] (one V2 connection), a
-//! [`Producer`] and a [`Consumer`] mirroring go-nsq, and the small HTTP client the
-//! tools and lookupd discovery use. Every byte on the wire comes from [`crate::proto`].
+//! A synchronous NSQ client on std threads: [`Conn`] (one V2 connection, TLS and
+//! compression as negotiated), a [`Producer`] and a [`Consumer`] mirroring go-nsq,
+//! and the tools' TLS flags (`tls_flags`). Every byte on the wire comes from [`crate::proto`].
 
 pub mod config;
 pub mod conn;
@@ -8,6 +8,7 @@ pub mod consumer;
 pub mod error;
 pub mod message;
 pub mod producer;
+pub mod tls_flags;
 
 pub use config::{BackoffStrategy, Config};
 pub use conn::{Conn, Frame, Reader, ServerSettings, Writer};

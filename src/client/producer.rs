@@ -249,7 +249,7 @@ impl Producer {
     /// A producer for the nsqd at `addr` (`host:port`). Checks `config` but does not
     /// connect: the first command does.
     pub fn new(addr: &str, config: Config) -> Result<Producer, Error> {
-        config.validate()?;
+        let config = config.prepared()?;
         Ok(Producer {
             addr: addr.to_string(),
             config,

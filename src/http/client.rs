@@ -3,23 +3,26 @@
 //! This module owns one request/response exchange over a fresh `TcpStream`:
 //! `Connection: close`, one deadline for connecting, writing and reading, the
 //! response head parsed by `httparse`, and the three ways a body can end —
-//! `Content-Length`, `Transfer-Encoding: chunked`, or the peer closing. It never
-//! keeps connections, follows redirects, speaks TLS or trusts the peer: every
+//! `Content-Length`, `Transfer-Encoding: chunked`, or the peer closing. `https://`
+//! addresses speak TLS (a [`ClientTls`] given by the caller, or the system's CA
+//! bundle). It never keeps connections, follows redirects or trusts the peer: every
 //! size the peer sends is checked, and bodies are capped at [`MAX_BODY`].
 //!
-//! Here: the API ([`request`], [`get`], [`post`]). The request text is in `request`,
-//! the socket and its deadline in `conn`, reading the response in `response`.
+//! Here: the API ([`request`], [`request_to`], [`get`], [`post`] and their `_with`
+//! forms taking a TLS configuration). The request text is in `request`, the socket,
+//! the handshake and the deadline in `conn`, reading the response in `response`.
 
 mod conn;
 mod request;
 mod response;
 
-use conn::{connect, invalid_input, Conn};
+use crate::tls::{ClientSpec, ClientTls};
+use conn::{connect, invalid_input, Conn, Stream};
 use request::request_head;
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
-pub use request::{join_host_port, query_escape, split_url};
+pub use request::{join_host_port, parse_url, query_escape, split_url, Target};
 pub use response::{Response, MAX_BODY};
 
 /// The `Accept` header nsq's own tools send; servers answer unwrapped JSON.
@@ -58,11 +61,37 @@ pub fn request(
     body: &[u8],
     timeouts: impl Into<Timeouts>,
 ) -> std::io::Result<Response> {
+    request_tls(
+        method,
+        host_port,
+        path_and_query,
+        headers,
+        body,
+        timeouts,
+        None,
+    )
+}
+
+/// [`request`], over TLS when `tls` is given (the server named by `host_port`'s
+/// host); the handshake runs within the total deadline.
+pub fn request_tls(
+    method: &str,
+    host_port: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeouts: impl Into<Timeouts>,
+    tls: Option<&ClientTls>,
+) -> std::io::Result<Response> {
     let timeouts = timeouts.into();
     let start = Instant::now();
     let deadline = start + timeouts.total;
     let head = request_head(method, host_port, path_and_query, headers, body.len())?;
-    let stream = connect(host_port, deadline.min(start + timeouts.connect))?;
+    let sock = connect(host_port, deadline.min(start + timeouts.connect))?;
+    let stream = match tls {
+        Some(tls) => Stream::tls(sock, tls, host_port, deadline)?,
+        None => Stream::plain(sock),
+    };
     let mut conn = Conn {
         stream,
         buf: Vec::new(),
@@ -83,7 +112,46 @@ pub fn request(
     }
 }
 
-/// GET `url` (any form `split_url` takes, default path "/") with `Accept: application/vnd.nsq; version=1.0`.
+/// One request to `target` (from [`parse_url`]): `https://` over TLS with `tls`, or,
+/// when it is `None`, with the system's CA bundle (an `InvalidInput` error when there
+/// is none, or in a build without TLS); `http://` ignores `tls`.
+///
+/// ```no_run
+/// use nsq::http::client::{parse_url, request_to};
+/// use nsq::tls::{ClientSpec, ClientTls};
+/// use std::time::Duration;
+///
+/// let tls = ClientTls::new(&ClientSpec { root_ca: "ca.pem".into(), ..ClientSpec::default() })?;
+/// let target = parse_url("https://127.0.0.1:4152/stats?format=json", "/")?;
+/// let r = request_to("GET", &target, &[], &[], Duration::from_secs(5), Some(&tls))?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn request_to(
+    method: &str,
+    target: &Target,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeouts: impl Into<Timeouts>,
+    tls: Option<&ClientTls>,
+) -> std::io::Result<Response> {
+    let system;
+    let tls = match (target.https, tls) {
+        (false, _) => None,
+        (true, Some(tls)) => Some(tls),
+        (true, None) => {
+            system = ClientTls::new(&ClientSpec::default()).map_err(invalid_input)?;
+            Some(&system)
+        }
+    };
+    let Target {
+        host_port, path, ..
+    } = target;
+    request_tls(method, host_port, path, headers, body, timeouts, tls)
+}
+
+/// GET `url` (any form [`parse_url`] takes, default path "/") with `Accept: application/vnd.nsq; version=1.0`.
+/// An `https://` URL is checked against the system's CA bundle; [`get_with`] takes
+/// a configuration.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -95,30 +163,37 @@ pub fn request(
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn get(url: &str, timeouts: impl Into<Timeouts>) -> std::io::Result<Response> {
-    let (host_port, path) = split_url(url, "/").map_err(invalid_input)?;
-    request(
-        "GET",
-        &host_port,
-        &path,
-        &[("Accept", ACCEPT_V1)],
-        &[],
-        timeouts,
-    )
+    get_with(url, timeouts, None)
+}
+
+/// [`get`], with `tls` for an `https://` URL (see [`request_to`]).
+pub fn get_with(
+    url: &str,
+    timeouts: impl Into<Timeouts>,
+    tls: Option<&ClientTls>,
+) -> std::io::Result<Response> {
+    let target = parse_url(url, "/").map_err(invalid_input)?;
+    let headers = [("Accept", ACCEPT_V1)];
+    request_to("GET", &target, &headers, &[], timeouts, tls)
 }
 
 /// POST `url` with `body`.
 ///
 /// Sends the same `Accept` header as [`get`], as nsq's tools do for their actions.
 pub fn post(url: &str, body: &[u8], timeouts: impl Into<Timeouts>) -> std::io::Result<Response> {
-    let (host_port, path) = split_url(url, "/").map_err(invalid_input)?;
-    request(
-        "POST",
-        &host_port,
-        &path,
-        &[("Accept", ACCEPT_V1)],
-        body,
-        timeouts,
-    )
+    post_with(url, body, timeouts, None)
+}
+
+/// [`post`], with `tls` for an `https://` URL (see [`request_to`]).
+pub fn post_with(
+    url: &str,
+    body: &[u8],
+    timeouts: impl Into<Timeouts>,
+    tls: Option<&ClientTls>,
+) -> std::io::Result<Response> {
+    let target = parse_url(url, "/").map_err(invalid_input)?;
+    let headers = [("Accept", ACCEPT_V1)];
+    request_to("POST", &target, &headers, body, timeouts, tls)
 }
 
 #[cfg(test)]

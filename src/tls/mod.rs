@@ -2,16 +2,21 @@
 //! server configurations built from PEM files and nsqd's flags ([`ServerSpec`]), and a
 //! sans-IO server session ([`ServerSession`]) that turns received bytes into plaintext
 //! and plaintext into bytes to send — one more buffer layer that an event loop drives
-//! without ever blocking on it.
+//! without ever blocking on it. On the client side, configurations from go-nsq's
+//! options ([`ClientSpec`] → [`ClientTls`]) and a blocking connection split into a
+//! [`ClientReader`] and a [`ClientWriter`] that may run on different threads.
 //!
-//! Without the feature the same names exist, but [`ServerTls::new`] refuses, so a
-//! program built without TLS says so at start instead of ignoring a TLS flag.
+//! Without the feature the same names exist, but [`ServerTls::new`] and
+//! [`ClientTls::new`] refuse, so a program built without TLS says so at start instead
+//! of ignoring a TLS flag.
 //!
 //! Files:
 //! - `names.rs`: Go's names for TLS versions and cipher suites, and the `tls1.x` flag
 //!   values.
 //! - `cert_name.rs`: the subject common name of a DER certificate.
 //! - `server.rs`: [`ServerTls`] (the configuration) and [`ServerSession`].
+//! - `client.rs`: [`ClientTls`] (the configuration, the handshake), [`ClientReader`]
+//!   and [`ClientWriter`].
 //! - `disabled.rs`: the same API in a build without the feature.
 //!
 //! It imports nothing else of the crate.
@@ -20,13 +25,17 @@ mod names;
 
 #[cfg(feature = "tls")]
 mod cert_name;
+#[cfg(feature = "tls")]
+mod client;
 #[cfg(not(feature = "tls"))]
 mod disabled;
 #[cfg(feature = "tls")]
 mod server;
 
+#[cfg(feature = "tls")]
+pub use client::{ClientReader, ClientTls, ClientWriter};
 #[cfg(not(feature = "tls"))]
-pub use disabled::{ServerSession, ServerTls};
+pub use disabled::{ClientReader, ClientTls, ClientWriter, ServerSession, ServerTls};
 pub use names::MinVersion;
 #[cfg(feature = "tls")]
 pub use server::{ServerSession, ServerTls};
@@ -59,6 +68,24 @@ pub struct ServerSpec {
     /// Which clients must show a certificate.
     pub client_auth: ClientAuth,
     /// The lowest version offered (`--tls-min-version`).
+    pub min_version: MinVersion,
+}
+
+/// What a TLS client is made of: go-nsq's `tls_*` options.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientSpec {
+    /// PEM file of the CA certificates the server's certificate must chain to
+    /// (`tls_root_ca_file`); empty: the system's CA bundle.
+    pub root_ca: String,
+    /// PEM file with the client certificate chain (`tls_cert`), shown when the
+    /// server asks; given with `key` or not at all.
+    pub cert: String,
+    /// PEM file with the client certificate's private key (`tls_key`).
+    pub key: String,
+    /// Accept any server certificate (`tls_insecure_skip_verify`); the handshake
+    /// signature is still checked, but anyone in the middle can present one.
+    pub insecure_skip_verify: bool,
+    /// The lowest version offered (`tls_min_version`).
     pub min_version: MinVersion,
 }
 

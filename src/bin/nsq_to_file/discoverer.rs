@@ -52,9 +52,18 @@ fn lookupd_topics(opts: &Options) -> Result<Vec<String>, String> {
 
 /// `GET /topics` on one lookupd.
 fn query_topics(addr: &str, opts: &Options) -> Result<Vec<String>, String> {
-    let (host, path) = client::split_url(addr, "/topics")?;
-    let url = format!("http://{host}{path}");
-    let response = client::get(&url, opts.http_timeouts).map_err(|e| format!("GET {url}: {e}"))?;
+    let target = client::parse_url(addr, "/topics")?;
+    let (scheme, tls) = match target.https {
+        // The consumer's TLS options serve an https:// lookupd too.
+        true => (
+            "https",
+            Some(opts.config.client_tls().map_err(|e| e.to_string())?),
+        ),
+        false => ("http", None),
+    };
+    let url = format!("{scheme}://{}{}", target.host_port, target.path);
+    let response = client::get_with(&url, opts.http_timeouts, tls.as_ref())
+        .map_err(|e| format!("GET {url}: {e}"))?;
     if response.status != 200 {
         let body = String::from_utf8_lossy(&response.body);
         return Err(format!("GET {url}: status {} {body}", response.status));

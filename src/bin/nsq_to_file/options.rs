@@ -1,5 +1,6 @@
-//! nsq_to_file's command line: Go's flags with Go's defaults, and the checks Go's
-//! `main` makes, in the same order and with the same messages.
+//! nsq_to_file's command line: Go's flags with Go's defaults (plus the client TLS
+//! flags, `--tls` and `--tls-*`), and the checks Go's `main` makes, in the same order
+//! and with the same messages.
 //!
 //! The checked values live in [`crate::settings`]; this file turns flags into them.
 
@@ -41,6 +42,9 @@ pub fn specs() -> Vec<FlagSpec> {
         FlagSpec::new("topic", K::List, "", "nsq topic (may be given multiple times)"),
         FlagSpec::new("consumer-opt", K::List, "", "option to passthrough to nsq.Consumer (may be given multiple times, http://godoc.org/github.com/nsqio/go-nsq#Config)"),
     ]
+    .into_iter()
+    .chain(nsq::client::tls_flags::specs())
+    .collect()
 }
 
 fn positive(p: &Parsed, name: &str) -> Result<Duration, String> {
@@ -141,18 +145,23 @@ pub fn options(p: &Parsed) -> Result<Options, String> {
             .get_duration("rotate-interval")
             .map_err(|e| e.to_string())?,
         sync_interval: positive(p, "sync-interval")?,
-        config: consumer_config(&list("consumer-opt")?, max_in_flight as u64)?,
+        config: consumer_config(p, &list("consumer-opt")?, max_in_flight as u64)?,
     };
     // Go finds a missing <REV> only when each topic starts; it is the same for all.
     filename::template(&opts, "topic")?;
     Ok(opts)
 }
 
-/// go-nsq's defaults, then each `--consumer-opt name,value`, then `--max-in-flight`
-/// and nsq_to_file's user agent; refused if out of go-nsq's bounds (Go ignores a bad
-/// `--consumer-opt` silently).
-fn consumer_config(consumer_opts: &[String], max_in_flight: u64) -> Result<Config, String> {
+/// go-nsq's defaults, the TLS flags, then each `--consumer-opt name,value`, then
+/// `--max-in-flight` and nsq_to_file's user agent; refused if out of go-nsq's bounds
+/// (Go ignores a bad `--consumer-opt` silently).
+fn consumer_config(
+    p: &Parsed,
+    consumer_opts: &[String],
+    max_in_flight: u64,
+) -> Result<Config, String> {
     let mut config = Config::default();
+    nsq::client::tls_flags::apply(p, &mut config)?;
     for opt in consumer_opts {
         config
             .set_flag(opt)
@@ -270,6 +279,21 @@ mod tests {
             bad_pattern.starts_with("invalid --topic-pattern: "),
             "{bad_pattern}"
         );
+    }
+
+    #[test]
+    fn tls_flags_and_consumer_opts_set_the_config() {
+        let o = parse(&[NSQD, "--topic=t", "--consumer-opt=tls_root_ca_file,/ca.pem"]).unwrap();
+        assert_eq!(o.config.tls_root_ca_file, "/ca.pem");
+        assert!(!o.config.tls_v1);
+        let r = parse(&[NSQD, "--topic=t", "--tls-min-version=tls1.3"]);
+        if nsq::tls::ENABLED {
+            let o = r.unwrap();
+            assert!(o.config.tls_v1, "implied by --tls-min-version");
+            assert_eq!(o.config.tls_min_version, nsq::tls::MinVersion::Tls13);
+        } else {
+            assert!(r.unwrap_err().contains("--features tls"));
+        }
     }
 
     #[test]

@@ -124,6 +124,7 @@ pub(super) fn poll_lookupds(inner: &std::sync::Arc<Inner>) {
             &inner.topic,
             config.lookupd_poll_timeout,
             &config.auth_secret,
+            config.tls_config.as_ref(),
         ) {
             Ok(producers) => {
                 for nsqd in producers {

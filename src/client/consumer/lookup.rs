@@ -2,7 +2,8 @@
 //! producers in the reply turned into `host:port` addresses to dial. It never
 //! connects to nsqd and keeps no state; the discovery loop decides what to do.
 
-use crate::http::client;
+use crate::http::client::{self, Target};
+use crate::tls::ClientTls;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -23,16 +24,21 @@ struct Peer {
     tcp_port: u16,
 }
 
-/// Checks a lookupd address (`host:port` or an `http://` URL) as given by the user.
+/// Checks a lookupd address (`host:port`, an `http://` or `https://` URL) as given
+/// by the user.
 pub(super) fn check_address(addr: &str) -> Result<(), String> {
     target(addr, "t").map(|_| ())
 }
 
-/// The `(host:port, path?query)` to GET for `topic` from the lookupd at `addr`: the
-/// path defaults to `/lookup` (also for a bare `/`), any query in `addr` is kept and
-/// `topic=` is appended.
-pub(super) fn target(addr: &str, topic: &str) -> Result<(String, String), String> {
-    let (host, path_query) = client::split_url(addr, "/lookup")?;
+/// What to GET for `topic` from the lookupd at `addr`: the path defaults to
+/// `/lookup` (also for a bare `/`), any query in `addr` is kept and `topic=` is
+/// appended.
+pub(super) fn target(addr: &str, topic: &str) -> Result<Target, String> {
+    let Target {
+        https,
+        host_port,
+        path: path_query,
+    } = client::parse_url(addr, "/lookup")?;
     let (path, query) = path_query
         .split_once('?')
         .unwrap_or((path_query.as_str(), ""));
@@ -43,7 +49,11 @@ pub(super) fn target(addr: &str, topic: &str) -> Result<(String, String), String
     }
     query.push_str("topic=");
     query.push_str(&client::query_escape(topic));
-    Ok((host, format!("{path}?{query}")))
+    Ok(Target {
+        https,
+        host_port,
+        path: format!("{path}?{query}"),
+    })
 }
 
 /// The `broadcast_address:tcp_port` of every producer in a `/lookup` reply (IPv6
@@ -60,20 +70,24 @@ pub(super) fn parse_producers(body: &[u8]) -> Result<Vec<String>, String> {
 }
 
 /// Asks the lookupd at `addr` for the producers of `topic` (with
-/// `Authorization: Bearer <auth_secret>` when a secret is set, as go-nsq does).
+/// `Authorization: Bearer <auth_secret>` when a secret is set, as go-nsq does). An
+/// `https://` lookupd is checked with `tls` (the consumer's TLS options), or the
+/// system's CA bundle when there is none.
 pub(super) fn query(
     addr: &str,
     topic: &str,
     timeout: Duration,
     auth_secret: &str,
+    tls: Option<&ClientTls>,
 ) -> Result<Vec<String>, String> {
-    let (host, path) = target(addr, topic)?;
+    let target = target(addr, topic)?;
+    let (host, path) = (&target.host_port, &target.path);
     let bearer = format!("Bearer {auth_secret}");
     let mut headers = vec![("Accept", ACCEPT_V1)];
     if !auth_secret.is_empty() {
         headers.push(("Authorization", bearer.as_str()));
     }
-    let reply = client::request("GET", &host, &path, &headers, &[], timeout)
+    let reply = client::request_to("GET", &target, &headers, &[], timeout, tls)
         .map_err(|e| format!("GET {host}{path}: {e}"))?;
     if reply.status != 200 {
         let body = String::from_utf8_lossy(&reply.body);
@@ -86,8 +100,12 @@ pub(super) fn query(
 mod tests {
     use super::*;
 
-    fn pair(h: &str, p: &str) -> (String, String) {
-        (h.to_string(), p.to_string())
+    fn pair(h: &str, p: &str) -> Target {
+        Target {
+            https: false,
+            host_port: h.to_string(),
+            path: p.to_string(),
+        }
     }
 
     #[test]
@@ -108,7 +126,10 @@ mod tests {
             target("h:1", "e#ephemeral").unwrap(),
             pair("h:1", "/lookup?topic=e%23ephemeral")
         );
-        assert!(check_address("https://h:1").is_err());
+        let secure = target("https://h:1", "t1").unwrap();
+        assert!(secure.https);
+        assert_eq!(secure.path, "/lookup?topic=t1");
+        assert!(check_address("ftp://h:1").is_err());
         assert!(check_address("").is_err());
         assert!(check_address("h:1").is_ok());
     }

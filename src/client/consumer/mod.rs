@@ -76,7 +76,7 @@ impl Consumer {
     /// A consumer of `topic`/`channel`, after checking `config` and both names.
     /// It starts its flow and discovery threads; nothing is dialed yet.
     pub fn new(topic: &str, channel: &str, config: Config) -> Result<Consumer, Error> {
-        config.validate()?;
+        let config = config.prepared()?;
         if !proto::is_valid_name(topic.as_bytes()) {
             return Err(Error::InvalidName(format!("invalid topic name {topic:?}")));
         }

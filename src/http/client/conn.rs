@@ -1,7 +1,9 @@
-//! One client connection: connecting to the first address that answers, the single
-//! deadline every write and read runs against, raw reads into a buffer, and the
-//! `io::Error` kinds the client reports. It knows sockets, not HTTP.
+//! One client connection: connecting to the first address that answers, the TLS
+//! handshake for `https://`, the single deadline every write and read runs against,
+//! raw reads into a buffer, and the `io::Error` kinds the client reports. It knows
+//! sockets, not HTTP.
 
+use crate::tls::{ClientReader, ClientTls, ClientWriter};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
@@ -42,9 +44,39 @@ fn remaining(deadline: Instant) -> io::Result<Duration> {
     Ok(left)
 }
 
-/// One connection: the socket, bytes read but not consumed yet, and the deadline.
+/// The socket, and the TLS connection over it for `https://`.
+pub(super) struct Stream {
+    sock: TcpStream,
+    tls: Option<(ClientReader, ClientWriter)>,
+}
+
+impl Stream {
+    /// The plain socket.
+    pub(super) fn plain(sock: TcpStream) -> Stream {
+        Stream { sock, tls: None }
+    }
+
+    /// Runs the TLS handshake with the server `host_port` names, before `deadline`.
+    pub(super) fn tls(
+        sock: TcpStream,
+        tls: &ClientTls,
+        host_port: &str,
+        deadline: Instant,
+    ) -> io::Result<Stream> {
+        // Each step of the handshake gets what is left of the deadline.
+        sock.set_read_timeout(Some(remaining(deadline)?))?;
+        sock.set_write_timeout(Some(remaining(deadline)?))?;
+        let halves = tls.handshake(host_port, &sock, &[])?;
+        Ok(Stream {
+            sock,
+            tls: Some(halves),
+        })
+    }
+}
+
+/// One connection: the stream, bytes read but not consumed yet, and the deadline.
 pub(super) struct Conn {
-    pub(super) stream: TcpStream,
+    pub(super) stream: Stream,
     pub(super) buf: Vec<u8>,
     pub(super) deadline: Instant,
 }
@@ -54,18 +86,30 @@ impl Conn {
         if bytes.is_empty() {
             return Ok(());
         }
-        self.stream
+        let stream = &mut self.stream;
+        stream
+            .sock
             .set_write_timeout(Some(remaining(self.deadline)?))?;
-        self.stream.write_all(bytes).map_err(timed_out)
+        match &stream.tls {
+            Some((_, writer)) => writer.write_all(bytes),
+            None => stream.sock.write_all(bytes),
+        }
+        .map_err(timed_out)
     }
 
     /// Reads more bytes into `buf`; 0 means the peer closed.
     pub(super) fn fill(&mut self) -> io::Result<usize> {
         let mut chunk = [0u8; 16 * 1024];
         loop {
-            self.stream
+            let stream = &mut self.stream;
+            stream
+                .sock
                 .set_read_timeout(Some(remaining(self.deadline)?))?;
-            match self.stream.read(&mut chunk) {
+            let read = match &mut stream.tls {
+                Some((reader, _)) => reader.read(&mut chunk),
+                None => stream.sock.read(&mut chunk),
+            };
+            match read {
                 Ok(n) => {
                     self.buf.extend_from_slice(&chunk[..n]);
                     return Ok(n);

@@ -1,26 +1,47 @@
-//! The request side as text, with no I/O: splitting a user's address into
+//! The request side as text, with no I/O: splitting a user's address into scheme,
 //! `host:port` and path, Go's query escaping and host joining, and the request head,
 //! refusing anything that could split the request.
 
 use super::conn::invalid_input;
 use std::io;
 
+/// Where a request goes: [`parse_url`]'s answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// True for an `https://` address.
+    pub https: bool,
+    /// `host:port` (the scheme's port when the address has none).
+    pub host_port: String,
+    /// The path and query to request.
+    pub path: String,
+}
+
 /// Splits an address that may be `host:port`, `http://host:port` or a URL with a path and query
 /// into (host:port, path-and-query); a missing path gives `default_path`.
 ///
 /// A query without a path is appended to `default_path`; a fragment is dropped; a
-/// host without a port gets `:80`. `https://` and other schemes are refused (no TLS).
+/// host without a port gets `:80`. `https://` and other schemes are refused: an
+/// address that may be `https://` goes through [`parse_url`].
 pub fn split_url(addr: &str, default_path: &str) -> Result<(String, String), String> {
+    let target = parse_url(addr, default_path)?;
+    if target.https {
+        return Err(format!(
+            "{addr}: https is not supported here (plain HTTP only)"
+        ));
+    }
+    Ok((target.host_port, target.path))
+}
+
+/// Like [`split_url`], and `https://` URLs too (default port 443).
+pub fn parse_url(addr: &str, default_path: &str) -> Result<Target, String> {
     if let Some(bad) = addr.chars().find(|c| c.is_control() || c.is_whitespace()) {
         return Err(format!("invalid character {bad:?} in address {addr:?}"));
     }
-    let rest = match addr.split_once("://") {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
-        Some((scheme, _)) if scheme.eq_ignore_ascii_case("https") => {
-            return Err(format!("{addr}: https is not supported (no TLS)"));
-        }
+    let (https, rest) = match addr.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => (false, rest),
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") => (true, rest),
         Some((scheme, _)) => return Err(format!("{addr}: unsupported scheme {scheme:?}")),
-        None => addr,
+        None => (false, addr),
     };
     let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
     let split = rest.find(['/', '?']).unwrap_or(rest.len());
@@ -28,10 +49,10 @@ pub fn split_url(addr: &str, default_path: &str) -> Result<(String, String), Str
     if host.is_empty() {
         return Err(format!("missing host in address {addr:?}"));
     }
-    let host_port = if has_port(host) {
-        host.to_string()
-    } else {
-        format!("{host}:80")
+    let host_port = match (has_port(host), https) {
+        (true, _) => host.to_string(),
+        (false, false) => format!("{host}:80"),
+        (false, true) => format!("{host}:443"),
     };
     let path = match target.strip_prefix('?') {
         None if target.is_empty() => default_path.to_string(),
@@ -41,7 +62,11 @@ pub fn split_url(addr: &str, default_path: &str) -> Result<(String, String), Str
             format!("{default_path}{joiner}{query}")
         }
     };
-    Ok((host_port, path))
+    Ok(Target {
+        https,
+        host_port,
+        path,
+    })
 }
 
 /// Whether `host` ends in a port: `h:p`, or `[v6]:p` for a bracketed IPv6 address.

@@ -228,7 +228,7 @@ fn bad_requests_are_refused_before_connecting() {
         request("GET", "127.0.0.1:1", "/a b", &[], &[], T),
         request("GET", "127.0.0.1:1", "/", &[("X", "a\r\nB: c")], &[], T),
         request("GET", "127.0.0.1:1", "/", &[("X:Y", "v")], &[], T),
-        get("https://127.0.0.1:1/", T),
+        get("ftp://127.0.0.1:1/", T),
     ];
     for result in bad {
         assert_eq!(result.unwrap_err().kind(), ErrorKind::InvalidInput);
@@ -256,6 +256,21 @@ fn split_url_forms() {
     assert_eq!(ok("[::1]", "/"), pair("[::1]:80", "/"));
     let err = split_url("https://h:4152/stats", "/").unwrap_err();
     assert!(err.contains("https is not supported"), "{err}");
+    let target = parse_url("https://h/stats", "/").unwrap();
+    assert_eq!(
+        target,
+        Target {
+            https: true,
+            host_port: "h:443".into(),
+            path: "/stats".into()
+        }
+    );
+    assert!(!parse_url("HTTP://h:1/", "/").unwrap().https);
+    if !crate::tls::ENABLED {
+        let e = get("https://127.0.0.1:1/", T).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("no TLS"), "{e}");
+    }
     for bad in [
         "",
         "http://",
