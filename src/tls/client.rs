@@ -51,7 +51,7 @@ impl std::fmt::Debug for ClientTls {
 }
 
 /// The system CA bundle: `$SSL_CERT_FILE`, else the first bundle file that exists.
-fn system_roots() -> Result<RootCertStore, String> {
+pub(super) fn system_roots() -> Result<RootCertStore, String> {
     let from_env = std::env::var("SSL_CERT_FILE")
         .ok()
         .filter(|p| !p.is_empty());

@@ -87,12 +87,11 @@ impl ServerTls {
                 Arc::new(AnyClientCert(provider.signature_verification_algorithms))
             }
             ClientAuth::RequireVerify => {
-                if spec.root_ca.is_empty() {
-                    return Err(
-                        "--tls-client-auth-policy=require-verify needs --tls-root-ca-file".into(),
-                    );
-                }
-                let roots = Arc::new(load_roots(&spec.root_ca)?);
+                // Without a root CA file, Go verifies against the system's CAs.
+                let roots = Arc::new(match spec.root_ca.as_str() {
+                    "" => super::client::system_roots()?,
+                    path => load_roots(path)?,
+                });
                 WebPkiClientVerifier::builder_with_provider(roots, provider)
                     .build()
                     .map_err(|e| format!("failed to load root CA {:?}: {e}", spec.root_ca))?
