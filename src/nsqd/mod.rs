@@ -11,6 +11,7 @@
 //! - `stats`: the `/stats` snapshot and its JSON and text renderings.
 //! - `lookup_peers.rs`: registration with the lookupds (no nsqd imports).
 //! - `config_api.rs`: `/config/:opt` over `options`.
+//! - `tls_config.rs`: the TLS flags as one server configuration (uses `options`).
 //! - `options/`: the command line — settings, flag table, checks (uses `auth`, `node_id`).
 //! - `auth/`: the auth-server client — queries, replies, authorization matching.
 //! - `identify.rs`: IDENTIFY decoding, negotiation and reply (pure).
@@ -29,4 +30,5 @@ pub mod options;
 pub mod server;
 pub mod stats;
 pub mod statsd;
+pub mod tls_config;
 pub mod v2;
