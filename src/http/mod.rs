@@ -4,7 +4,9 @@
 //! response never ties a thread to a slow peer. Only complete requests go to a pool of
 //! worker threads. Keep-alive, `Content-Length` and chunked bodies, `Expect:
 //! 100-continue`, limits on head and body size (`parse.rs`), deadlines for the head, the
-//! body and idle keep-alive, and a cap on connections come with it.
+//! body and idle keep-alive, and a cap on connections come with it. With a
+//! [`crate::tls::ServerTls`] in [`Config`] it serves HTTPS: `tls_conn.rs` is the TLS
+//! layer between a connection's socket buffers and the parser.
 //!
 //! It knows HTTP, not NSQ: a [`Router`] maps `(method, path)` to plain functions
 //! `&Request -> Response`, which are unit-testable without a socket. The router answers
@@ -17,6 +19,7 @@
 pub mod client;
 mod parse;
 mod server;
+mod tls_conn;
 
 pub use server::{Config, Server};
 
@@ -224,6 +227,7 @@ impl Route {
 pub struct Router {
     routes: Vec<Route>,
     error_decorator: Option<fn(Response) -> Response>,
+    not_found: Option<HandlerFn>,
 }
 
 impl Router {
@@ -252,6 +256,16 @@ impl Router {
     /// program can add its headers to them.
     pub fn decorate_errors(&mut self, decorate: fn(Response) -> Response) -> &mut Router {
         self.error_decorator = Some(decorate);
+        self
+    }
+
+    /// Answers every request no route matches with `handler` instead of `404`
+    /// (httprouter's `NotFound`); a router without routes answers everything with it.
+    pub fn not_found(
+        &mut self,
+        handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) -> &mut Router {
+        self.not_found = Some(Box::new(handler));
         self
     }
 
@@ -330,7 +344,10 @@ impl Router {
             }
             return Response::new(status, "").header("Location", &location);
         }
-        self.own(Response::error(404, "NOT_FOUND"))
+        match &self.not_found {
+            Some(handler) => handler(req),
+            None => self.own(Response::error(404, "NOT_FOUND")),
+        }
     }
 }
 
@@ -380,6 +397,16 @@ mod tests {
             (resp.status, resp.get_header("Allow")),
             (200, Some("OPTIONS, POST"))
         );
+    }
+
+    #[test]
+    fn a_router_without_routes_answers_everything_with_not_found() {
+        let mut r = Router::new();
+        r.not_found(|req| Response::text(403, req.path.clone()));
+        for (method, target) in [("GET", "/ping"), ("OPTIONS", "/pub"), ("POST", "/x/?a=1")] {
+            let resp = r.handle(&Request::new(method, target, b""));
+            assert_eq!(resp.status, 403, "{method} {target}");
+        }
     }
 
     #[test]

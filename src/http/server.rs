@@ -8,8 +8,15 @@
 //! (else `408`); an idle connection is closed after `idle_timeout` (a new one after
 //! `request_timeout`). Past `max_connections`, the connections waiting longest that are
 //! not being handled are closed first. Stopping closes every connection at once.
+//!
+//! With [`Config::tls`] every connection gets a TLS layer (`tls_conn.rs`): received
+//! bytes are decrypted before the parser sees them and answers encrypted on their way
+//! out. A handshake is bounded by the same deadline as a new connection's first
+//! request byte (the connection stays idle until plaintext arrives), and a TLS error
+//! closes only its connection. Without it the plain path is unchanged.
 
 use super::parse::{self, Head, Step};
+use super::tls_conn::TlsConn;
 use super::{Request, Response, Router};
 use crate::reactor::{ConnId, Handler, Net, Reactor, Timers, Wakeup};
 use std::io;
@@ -35,6 +42,8 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// Open connections at most; past it the longest-waiting ones are closed.
     pub max_connections: usize,
+    /// Serve HTTPS with this configuration instead of plain HTTP.
+    pub tls: Option<crate::tls::ServerTls>,
 }
 
 impl Default for Config {
@@ -46,6 +55,7 @@ impl Default for Config {
             request_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
             max_connections: 1024,
+            tls: None,
         }
     }
 }
@@ -70,6 +80,11 @@ impl Server {
         config: Config,
     ) -> io::Result<Server> {
         let addr = listener.local_addr()?;
+        let kind = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let reactor = Reactor::from_listener(listener)?;
         let wakeup = reactor.wakeup();
         let (jobs, rx) = channel::<Job>();
@@ -81,7 +96,7 @@ impl Server {
                 (rx.clone(), done.clone(), router.clone(), wakeup.clone());
             threads.push(
                 std::thread::Builder::new()
-                    .name(format!("http-worker-{i}"))
+                    .name(format!("{kind}-worker-{i}"))
                     .spawn(move || worker_loop(&rx, &done, &router, &wakeup))?,
             );
         }
@@ -91,13 +106,14 @@ impl Server {
             jobs,
             done,
             open: 0,
+            epoch: 0,
         };
         threads.push(
             std::thread::Builder::new()
-                .name("http-loop".into())
+                .name(format!("{kind}-loop"))
                 .spawn(move || {
                     if let Err(e) = reactor.run(&mut handler) {
-                        log::error!("HTTP: event loop failed: {e}");
+                        log::error!("{}: event loop failed: {e}", kind.to_ascii_uppercase());
                     }
                 })?,
         );
@@ -200,6 +216,8 @@ pub struct HttpConn {
     since: Instant,
     /// The peer closed its side while its request was handled.
     peer_closed: bool,
+    /// The TLS layer of an HTTPS connection.
+    tls: Option<Box<TlsConn>>,
 }
 
 struct HttpHandler {
@@ -208,7 +226,13 @@ struct HttpHandler {
     jobs: Sender<Job>,
     done: Arc<Mutex<Vec<Done>>>,
     open: usize,
+    /// Where the next connection's serials start: a slot reused by a new connection
+    /// must not match the timers its previous owner left behind.
+    epoch: u32,
 }
+
+/// How far apart the serials of successive connections start.
+const EPOCH_STEP: u32 = 1 << 20;
 
 fn timer_key(id: ConnId, serial: u32) -> u64 {
     ((id as u64) << 32) | u64::from(serial)
@@ -233,13 +257,8 @@ impl HttpHandler {
 
     /// Answers `resp` and closes.
     fn reject(net: &mut Net<HttpConn>, id: ConnId, resp: &Response) {
-        if let Some(out) = net.output(id) {
-            out.extend_from_slice(&parse::response_bytes(resp, false));
-        }
-        if let Some(conn) = net.conn(id) {
-            conn.state.phase = Phase::Closing;
-        }
-        net.close(id);
+        send(net, id, &parse::response_bytes(resp, false));
+        finish(net, id);
     }
 
     /// Moves the connection on as far as its buffered bytes allow.
@@ -250,7 +269,14 @@ impl HttpHandler {
             };
             match &mut conn.state.phase {
                 Phase::Idle => {
-                    if conn.input.is_empty() {
+                    let input = match &mut conn.state.tls {
+                        Some(tls) => {
+                            tls.shrink();
+                            &tls.plain
+                        }
+                        None => &conn.input,
+                    };
+                    if input.is_empty() {
                         return;
                     }
                     let timeout = Some(self.config.request_timeout);
@@ -259,49 +285,56 @@ impl HttpHandler {
                 Phase::Reading(None) => {
                     let (max_head, max_body) =
                         (self.config.max_header_bytes, self.config.max_body_bytes);
-                    match parse::head(&conn.input, &self.router, max_head, max_body) {
+                    let input = match &mut conn.state.tls {
+                        Some(tls) => &mut tls.plain,
+                        None => &mut conn.input,
+                    };
+                    match parse::head(input, &self.router, max_head, max_body) {
                         Step::Partial => return,
                         Step::Reject(resp) => return Self::reject(net, id, &resp),
                         Step::Done(head, len) => {
-                            conn.input.drain(..len);
+                            input.drain(..len);
                             let expect = head.expect_continue;
                             conn.state.phase = Phase::Reading(Some(head));
                             if expect {
-                                if let Some(out) = net.output(id) {
-                                    out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
-                                }
+                                send(net, id, b"HTTP/1.1 100 Continue\r\n\r\n");
                             }
                         }
                     }
                 }
-                Phase::Reading(Some(head)) => match parse::body(&conn.input, head, &self.router) {
-                    Step::Partial => return,
-                    Step::Reject(resp) => return Self::reject(net, id, &resp),
-                    Step::Done(body, len) => {
-                        conn.input.drain(..len);
-                        let Phase::Reading(Some(head)) =
-                            std::mem::replace(&mut conn.state.phase, Phase::Handling)
-                        else {
-                            return;
-                        };
-                        let mut req = head.req;
-                        req.body = body;
-                        let keep_alive = !req
-                            .header("Connection")
-                            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-                        Self::enter(timers, id, &mut conn.state, Phase::Handling, None);
-                        let job = Job {
-                            id,
-                            serial: conn.state.serial,
-                            req,
-                            keep_alive,
-                        };
-                        if self.jobs.send(job).is_err() {
-                            net.close(id);
-                        }
+                Phase::Reading(Some(head)) => {
+                    let input = match &mut conn.state.tls {
+                        Some(tls) => &mut tls.plain,
+                        None => &mut conn.input,
+                    };
+                    let (body, len) = match parse::body(input, head, &self.router) {
+                        Step::Partial => return,
+                        Step::Reject(resp) => return Self::reject(net, id, &resp),
+                        Step::Done(body, len) => (body, len),
+                    };
+                    input.drain(..len);
+                    let Phase::Reading(Some(head)) =
+                        std::mem::replace(&mut conn.state.phase, Phase::Handling)
+                    else {
                         return;
+                    };
+                    let mut req = head.req;
+                    req.body = body;
+                    let keep_alive = !req
+                        .header("Connection")
+                        .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+                    Self::enter(timers, id, &mut conn.state, Phase::Handling, None);
+                    let job = Job {
+                        id,
+                        serial: conn.state.serial,
+                        req,
+                        keep_alive,
+                    };
+                    if self.jobs.send(job).is_err() {
+                        net.close(id);
                     }
-                },
+                    return;
+                }
                 Phase::Handling | Phase::Closing => return,
             }
         }
@@ -321,17 +354,14 @@ impl HttpHandler {
         if done.keep_alive && !keep_alive {
             bytes = rewrite_close(bytes);
         }
-        if let Some(out) = net.output(done.id) {
-            out.extend_from_slice(&bytes);
+        send(net, done.id, &bytes);
+        if !keep_alive {
+            finish(net, done.id);
+            return;
         }
         let Some((conn, timers)) = net.conn_and_timers(done.id) else {
             return;
         };
-        if !keep_alive {
-            conn.state.phase = Phase::Closing;
-            net.close(done.id);
-            return;
-        }
         let idle = Some(self.config.idle_timeout);
         Self::enter(timers, done.id, &mut conn.state, Phase::Idle, idle);
         self.process(net, done.id);
@@ -361,6 +391,36 @@ impl HttpHandler {
     }
 }
 
+/// Queues `bytes` for `id` (encrypted on an HTTPS connection); nothing once closing.
+fn send(net: &mut Net<HttpConn>, id: ConnId, bytes: &[u8]) {
+    if net.output(id).is_none() {
+        return;
+    }
+    let Some(conn) = net.conn(id) else {
+        return;
+    };
+    match &mut conn.state.tls {
+        Some(tls) => tls.send(bytes, &mut conn.output),
+        None => conn.output.extend_from_slice(bytes),
+    }
+}
+
+/// Closes `id` once its output is sent, after close_notify on an HTTPS connection.
+fn finish(net: &mut Net<HttpConn>, id: ConnId) {
+    let Some(conn) = net.conn(id) else {
+        return;
+    };
+    conn.state.phase = Phase::Closing;
+    if conn.state.tls.is_some() && net.output(id).is_some() {
+        if let Some(conn) = net.conn(id) {
+            if let Some(tls) = &mut conn.state.tls {
+                tls.close(&mut conn.output);
+            }
+        }
+    }
+    net.close(id);
+}
+
 /// A response prepared for keep-alive, turned into a closing one (the peer left).
 fn rewrite_close(bytes: Vec<u8>) -> Vec<u8> {
     let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
@@ -375,26 +435,67 @@ fn rewrite_close(bytes: Vec<u8>) -> Vec<u8> {
 impl Handler for HttpHandler {
     type Conn = HttpConn;
 
-    fn accepted(&mut self, timers: &mut Timers, id: ConnId, _peer: SocketAddr) -> HttpConn {
+    fn accepted(&mut self, timers: &mut Timers, id: ConnId, peer: SocketAddr) -> HttpConn {
         self.open += 1;
+        self.epoch = self.epoch.wrapping_add(EPOCH_STEP);
         let mut conn = HttpConn {
-            serial: 0,
+            serial: self.epoch,
             phase: Phase::Idle,
             since: Instant::now(),
             peer_closed: false,
+            tls: None,
         };
-        Self::enter(
-            timers,
-            id,
-            &mut conn,
-            Phase::Idle,
-            Some(self.config.request_timeout),
-        );
+        let mut phase = Phase::Idle;
+        let mut deadline = self.config.request_timeout;
+        if let Some(config) = &self.config.tls {
+            match TlsConn::new(config) {
+                Ok(tls) => conn.tls = Some(Box::new(tls)),
+                Err(e) => {
+                    // Never served in the clear: closed at the next round.
+                    log::error!("HTTPS: TLS session for {peer}: {e}");
+                    (phase, deadline) = (Phase::Closing, Duration::ZERO);
+                }
+            }
+        }
+        Self::enter(timers, id, &mut conn, phase, Some(deadline));
         conn
     }
 
     fn readable(&mut self, net: &mut Net<HttpConn>, id: ConnId) {
-        self.process(net, id);
+        let Some(conn) = net.conn(id) else {
+            return;
+        };
+        if matches!(conn.state.phase, Phase::Closing) {
+            return net.close(id);
+        }
+        let Some(tls) = &mut conn.state.tls else {
+            return self.process(net, id);
+        };
+        // The raw bytes go through the TLS layer; the parser reads its plaintext.
+        let raw = std::mem::take(&mut conn.input);
+        let before = conn.output.len();
+        let fed = tls.feed(&raw, &mut conn.output);
+        let answered = conn.output.len() > before;
+        conn.input = raw;
+        conn.input.clear();
+        if answered {
+            let _ = net.output(id); // flushed at the end of the round
+        }
+        match fed {
+            Ok(peer_closed) => {
+                self.process(net, id);
+                if peer_closed {
+                    self.read_closed(net, id);
+                }
+            }
+            Err(e) => {
+                log::debug!("HTTPS: connection {id}: {e}");
+                if let Some(conn) = net.conn(id) {
+                    conn.state.phase = Phase::Closing;
+                }
+                net.close(id);
+            }
+        }
     }
 
     fn read_closed(&mut self, net: &mut Net<HttpConn>, id: ConnId) {
@@ -421,15 +522,14 @@ impl Handler for HttpHandler {
             return;
         }
         match conn.state.phase {
-            Phase::Idle => {
-                conn.state.phase = Phase::Closing;
-                net.close(id);
-            }
+            // An idle connection, or one whose TLS handshake never finished.
+            Phase::Idle => finish(net, id),
             Phase::Reading(_) => {
                 let resp = self.router.own(Response::error(408, "REQUEST_TIMEOUT"));
                 Self::reject(net, id, &resp);
             }
-            Phase::Handling | Phase::Closing => {}
+            Phase::Closing => net.close(id),
+            Phase::Handling => {}
         }
     }
 

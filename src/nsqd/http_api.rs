@@ -64,6 +64,15 @@ fn published(ctx: &HttpContext, result: std::io::Result<()>) -> Response {
 /// The `X-NSQ-Content-Type` header of every V1 response.
 pub const V1_HEADER: (&str, &str) = ("X-NSQ-Content-Type", "nsq; version=1.0");
 
+/// The plain HTTP listener's router under `--tls-required=true`: every request is
+/// answered `403` with Go's exact body (spaces included), naming the HTTPS port.
+pub fn tls_required_router(https_port: u16) -> Router {
+    let body = format!("{{\"message\": \"TLS_REQUIRED\", \"https_port\": {https_port}}}");
+    let mut router = Router::new();
+    router.not_found(move |_| v1(Response::json(403, body.clone())));
+    router
+}
+
 fn v1(resp: Response) -> Response {
     resp.header(V1_HEADER.0, V1_HEADER.1)
 }

@@ -1,5 +1,5 @@
 //! Starting and stopping nsqd: builds the registry and the V2 handler from the options,
-//! binds the TCP and HTTP listeners, runs the reactor on its own thread, starts the
+//! binds the TCP, HTTP and (with a certificate) HTTPS listeners, runs the reactor on its own thread, starts the
 //! statsd pusher, and stops them all cleanly.
 
 use super::auth::AuthServers;
@@ -30,6 +30,7 @@ use std::time::Instant;
 pub struct Server {
     tcp_addr: SocketAddr,
     http: Option<crate::http::Server>,
+    https: Option<crate::http::Server>,
     wakeup: Wakeup,
     reactor: Option<JoinHandle<io::Result<()>>>,
     statsd: Option<JoinHandle<()>>,
@@ -85,6 +86,7 @@ fn v2_config(opts: &Options, tls: Option<ServerTls>) -> V2Config {
 impl Server {
     /// Binds the listeners and starts serving.
     pub fn start(opts: &Options) -> io::Result<Server> {
+        // Built once, shared by the V2 and HTTPS listeners; a bad file stops the start.
         let tls = tls_config::server_tls(opts).map_err(io::Error::other)?;
         // Listen first: clients queue in the kernel's backlog while the data loads.
         let reactor = Reactor::bind(resolve(&opts.tcp_address)?)?;
@@ -149,6 +151,16 @@ impl Server {
             Some(l) => l.local_addr()?.port(),
             None => 0,
         };
+        let https_listener = match &tls {
+            Some(_) if !opts.https_address.is_empty() => {
+                Some(crate::listen::bind(resolve(&opts.https_address)?)?)
+            }
+            _ => None,
+        };
+        let https_port = match &https_listener {
+            Some(l) => l.local_addr()?.port(),
+            None => 0,
+        };
         let hostname = crate::common::net::hostname();
         let identity = lookup_peers::Identity {
             broadcast_address: opts.broadcast_address.clone(),
@@ -175,6 +187,7 @@ impl Server {
         let mut server = Server {
             tcp_addr,
             http: None,
+            https: None,
             wakeup: wakeup.clone(),
             reactor: Some(thread),
             statsd: None,
@@ -192,7 +205,7 @@ impl Server {
             opts.sync_timeout.max(std::time::Duration::from_millis(1)),
             server.stop.clone(),
         )?);
-        if let Some(listener) = http_listener {
+        if http_listener.is_some() || https_listener.is_some() {
             let ctx = Arc::new(HttpContext {
                 registry: registry.clone(),
                 wakeup,
@@ -210,9 +223,25 @@ impl Server {
                 max_body_bytes: opts.max_body_size.max(opts.max_msg_size) as usize,
                 ..crate::http::Config::default()
             };
-            let http = crate::http::Server::from_listener(listener, router, config)?;
-            log::info!("HTTP: listening on {}", http.addr());
-            server.http = Some(http);
+            if let Some(listener) = https_listener {
+                let config = crate::http::Config {
+                    tls: tls.clone(),
+                    ..config.clone()
+                };
+                let https = crate::http::Server::from_listener(listener, router.clone(), config)?;
+                log::info!("HTTPS: listening on {}", https.addr());
+                server.https = Some(https);
+            }
+            if let Some(listener) = http_listener {
+                // `--tls-required=true` (not `tcp-https`): plain HTTP only says where HTTPS is.
+                let router = match opts.tls_required.as_str() {
+                    "true" => Arc::new(http_api::tls_required_router(https_port)),
+                    _ => router,
+                };
+                let http = crate::http::Server::from_listener(listener, router, config)?;
+                log::info!("HTTP: listening on {}", http.addr());
+                server.http = Some(http);
+            }
         }
         if !opts.statsd_address.is_empty() {
             let http_port = server.http_addr().map_or(0, |a| a.port());
@@ -245,6 +274,11 @@ impl Server {
         self.http.as_ref().map(crate::http::Server::addr)
     }
 
+    /// The HTTPS address, when a certificate is set and `--https-address` is not empty.
+    pub fn https_addr(&self) -> Option<SocketAddr> {
+        self.https.as_ref().map(crate::http::Server::addr)
+    }
+
     /// The TCP address clients connect to.
     pub fn tcp_addr(&self) -> SocketAddr {
         self.tcp_addr
@@ -259,6 +293,9 @@ impl Server {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(http) = self.http.take() {
             http.stop();
+        }
+        if let Some(https) = self.https.take() {
+            https.stop();
         }
         if let Some(statsd) = self.statsd.take() {
             let _ = statsd.join();

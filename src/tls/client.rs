@@ -9,26 +9,15 @@
 //! With no `root_ca` and no `insecure_skip_verify`, the system's CA bundle is used:
 //! `$SSL_CERT_FILE`, or the first of the files Go's `crypto/x509` looks for on Linux.
 
-use super::server::{load_certs, load_key, load_roots, provider, versions};
+use super::files::{load_certs, load_key, load_roots, provider, system_roots, versions};
 use super::ClientSpec;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{ClientConnection, DigitallySignedStruct, SignatureScheme};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex, MutexGuard};
-
-/// Where Go looks for the system's CA bundle on Linux and the BSDs, in order.
-const SYSTEM_BUNDLES: &[&str] = &[
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/pki/tls/certs/ca-bundle.crt",
-    "/etc/ssl/ca-bundle.pem",
-    "/etc/pki/tls/cacert.pem",
-    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
-    "/etc/ssl/cert.pem",
-];
 
 /// A client configuration, cheap to clone; one per program (or per [`ClientSpec`]).
 ///
@@ -48,32 +37,6 @@ impl std::fmt::Debug for ClientTls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ClientTls")
     }
-}
-
-/// The system CA bundle: `$SSL_CERT_FILE`, else the first bundle file that exists.
-pub(super) fn system_roots() -> Result<RootCertStore, String> {
-    let from_env = std::env::var("SSL_CERT_FILE")
-        .ok()
-        .filter(|p| !p.is_empty());
-    let path = match from_env {
-        Some(path) => path,
-        None => SYSTEM_BUNDLES
-            .iter()
-            .find(|p| std::path::Path::new(p).is_file())
-            .map(|p| p.to_string())
-            .ok_or("no root CA: set tls_root_ca_file (--tls-root-ca-file), no system CA bundle was found")?,
-    };
-    let certs = CertificateDer::pem_file_iter(&path)
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("failed to load system CA bundle {path:?}: {e}"))?;
-    let mut roots = RootCertStore::empty();
-    let (added, _) = roots.add_parsable_certificates(certs);
-    if added == 0 {
-        return Err(format!(
-            "system CA bundle {path:?} holds no usable certificate"
-        ));
-    }
-    Ok(roots)
 }
 
 impl ClientTls {

@@ -14,6 +14,8 @@
 //! - `names.rs`: Go's names for TLS versions and cipher suites, and the `tls1.x` flag
 //!   values.
 //! - `cert_name.rs`: the subject common name of a DER certificate.
+//! - `files.rs`: PEM certificates, keys and CA stores (or the system bundle), the
+//!   provider and the versions a minimum allows.
 //! - `server.rs`: [`ServerTls`] (the configuration) and [`ServerSession`].
 //! - `client.rs`: [`ClientTls`] (the configuration, the handshake), [`ClientReader`]
 //!   and [`ClientWriter`].
@@ -29,6 +31,8 @@ mod cert_name;
 mod client;
 #[cfg(not(feature = "tls"))]
 mod disabled;
+#[cfg(feature = "tls")]
+mod files;
 #[cfg(feature = "tls")]
 mod server;
 

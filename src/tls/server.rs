@@ -3,15 +3,15 @@
 //! A session never touches a socket: the caller feeds it received bytes and sends
 //! what it hands back, so an event loop can drive thousands without blocking.
 
+use super::files::{load_certs, load_key, load_roots, provider, system_roots, versions};
 use super::names::{cipher_suite_name, version_name};
 use super::{cert_name, ClientAuth, ServerSpec, TlsInfo};
 use rustls::client::danger::HandshakeSignatureValid;
-use rustls::crypto::{ring, CryptoProvider, WebPkiSupportedAlgorithms};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
+use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
+use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 use std::io::{Read, Write};
 use std::sync::Arc;
 
@@ -22,52 +22,6 @@ pub struct ServerTls(Arc<rustls::ServerConfig>);
 impl std::fmt::Debug for ServerTls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ServerTls")
-    }
-}
-
-/// Reads every certificate of a PEM file; an error names the file.
-pub(super) fn load_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
-    let certs = CertificateDer::pem_file_iter(path)
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("failed to load certificate {path:?}: {e}"))?;
-    if certs.is_empty() {
-        return Err(format!(
-            "failed to load certificate {path:?}: no certificate in it"
-        ));
-    }
-    Ok(certs)
-}
-
-/// Reads the private key of a PEM file.
-pub(super) fn load_key(path: &str) -> Result<PrivateKeyDer<'static>, String> {
-    PrivateKeyDer::from_pem_file(path).map_err(|e| format!("failed to load key {path:?}: {e}"))
-}
-
-/// A store of the CA certificates in a PEM file.
-pub(super) fn load_roots(path: &str) -> Result<RootCertStore, String> {
-    let mut roots = RootCertStore::empty();
-    for cert in load_certs(path)? {
-        roots
-            .add(cert)
-            .map_err(|e| format!("failed to load root CA {path:?}: {e}"))?;
-    }
-    Ok(roots)
-}
-
-/// The `ring` provider every configuration here uses.
-pub(super) fn provider() -> Arc<CryptoProvider> {
-    Arc::new(ring::default_provider())
-}
-
-/// The protocol versions offered for `min`: TLS 1.3 alone, or 1.2 and 1.3.
-pub(super) fn versions(
-    min: super::MinVersion,
-) -> &'static [&'static rustls::SupportedProtocolVersion] {
-    static TLS13_ONLY: [&rustls::SupportedProtocolVersion; 1] = [&rustls::version::TLS13];
-    if min == super::MinVersion::Tls13 {
-        &TLS13_ONLY
-    } else {
-        rustls::ALL_VERSIONS
     }
 }
 
@@ -89,7 +43,7 @@ impl ServerTls {
             ClientAuth::RequireVerify => {
                 // Without a root CA file, Go verifies against the system's CAs.
                 let roots = Arc::new(match spec.root_ca.as_str() {
-                    "" => super::client::system_roots()?,
+                    "" => system_roots()?,
                     path => load_roots(path)?,
                 });
                 WebPkiClientVerifier::builder_with_provider(roots, provider)

@@ -65,6 +65,9 @@ impl Nsqd {
         full.extend([
             "--tcp-address=127.0.0.1:0".to_string(),
             "--http-address=127.0.0.1:0".to_string(),
+            // Never the default 0.0.0.0:4152 once a test sets a certificate (tests run
+            // in parallel); a test's own `--https-address` comes later and wins.
+            "--https-address=127.0.0.1:0".to_string(),
             format!("--data-path={}", data.display()),
         ]);
         full.extend(args.iter().map(|a| a.to_string()));
