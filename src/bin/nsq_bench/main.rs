@@ -11,8 +11,10 @@
 //!
 //! Writer and reader print NSQ's result line:
 //! `duration: <d> - <X> mb/s - <Y> ops/s - <Z> us/op`, where mb/s is MiB/s of
-//! message bodies. The modules: [`client`] holds the three client modes, [`sink`]
-//! the endpoint, [`hist`] the latency histogram.
+//! message bodies. A flag given a value other than its default in a mode that does
+//! not read it (`writer --rate=10`) is refused, never ignored. The modules:
+//! [`client`] holds the three client modes, [`sink`] the endpoint, [`hist`] the
+//! latency histogram.
 
 mod client;
 mod hist;
@@ -129,6 +131,61 @@ fn options(p: &Parsed) -> Result<Options, String> {
     Ok(opts)
 }
 
+/// The modes, and for each flag the modes that read it.
+const MODES: [&str; 4] = ["writer", "reader", "pubsub", "sink"];
+const CLIENTS: &[&str] = &["writer", "reader", "pubsub"];
+const READS: &[(&str, &[&str])] = &[
+    ("nsqd-tcp-address", CLIENTS),
+    ("tcp-address", &["sink"]),
+    ("topic", CLIENTS),
+    ("channel", &["reader", "pubsub"]),
+    ("size", &["writer", "reader", "pubsub", "sink"]),
+    ("batch-size", &["writer", "pubsub"]),
+    ("runfor", CLIENTS),
+    ("rdy", &["reader", "pubsub"]),
+    ("workers", CLIENTS),
+    ("pipeline", &["writer", "pubsub"]),
+    ("count", &["writer", "pubsub"]),
+    ("rate", &["pubsub"]),
+    ("max-backlog", &["pubsub"]),
+];
+
+/// True when flag `name` holds another value in `o` than in `d`.
+fn differs(name: &str, o: &Options, d: &Options) -> bool {
+    match name {
+        "nsqd-tcp-address" => o.nsqd_tcp_address != d.nsqd_tcp_address,
+        "tcp-address" => o.tcp_address != d.tcp_address,
+        "topic" => o.topic != d.topic,
+        "channel" => o.channel != d.channel,
+        "size" => o.size != d.size,
+        "batch-size" => o.batch_size != d.batch_size,
+        "runfor" => o.runfor != d.runfor,
+        "rdy" => o.rdy != d.rdy,
+        "workers" => o.workers != d.workers,
+        "pipeline" => o.pipeline != d.pipeline,
+        "count" => o.count != d.count,
+        "rate" => o.rate != d.rate,
+        "max-backlog" => o.max_backlog != d.max_backlog,
+        _ => false,
+    }
+}
+
+/// A flag set away from its default for a mode that does not read it: refused, so
+/// no value is accepted and ignored.
+fn unused_flag(mode: &str, o: &Options) -> Result<(), String> {
+    let parsed = flags::parse(&specs(), &[]).map_err(|e| e.to_string())?;
+    let defaults = options(&parsed)?;
+    for (name, modes) in READS {
+        if !modes.contains(&mode) && differs(name, o, &defaults) {
+            return Err(format!(
+                "--{name} is not supported by nsq_bench {mode} (used by {} only)",
+                modes.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let specs = specs();
@@ -163,6 +220,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if MODES.contains(&mode.as_str()) {
+        if let Err(e) = unused_flag(mode, &opts) {
+            eprintln!("nsq_bench: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let result = match mode.as_str() {
         "writer" => client::writer(&opts).map(|r| println!("{r}")),
         "reader" => client::reader(&opts).map(|r| println!("{r}")),
@@ -180,5 +243,39 @@ fn main() -> ExitCode {
             eprintln!("nsq_bench {mode}: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(args: &[&str]) -> Options {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        options(&flags::parse(&specs(), &args).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn every_flag_is_read_by_some_mode() {
+        for spec in specs() {
+            let entry = READS.iter().find(|(name, _)| *name == spec.name);
+            let (_, modes) = entry.unwrap_or_else(|| panic!("--{} not in READS", spec.name));
+            assert!(modes.iter().all(|m| MODES.contains(m)), "--{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn a_flag_a_mode_does_not_read_is_refused_unless_default() {
+        assert_eq!(
+            unused_flag("writer", &opts(&["--rate=10"])).unwrap_err(),
+            "--rate is not supported by nsq_bench writer (used by pubsub only)"
+        );
+        assert_eq!(
+            unused_flag("sink", &opts(&["--batch-size=5"])).unwrap_err(),
+            "--batch-size is not supported by nsq_bench sink (used by writer, pubsub only)"
+        );
+        assert!(unused_flag("pubsub", &opts(&["--rate=10", "--max-backlog=5"])).is_ok());
+        assert!(unused_flag("writer", &opts(&["--rate=0", "--rdy=2500", "--runfor=10s"])).is_ok());
+        assert!(unused_flag("sink", &opts(&["--runfor=10000ms", "--topic=sub_bench"])).is_ok());
     }
 }

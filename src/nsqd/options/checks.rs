@@ -75,7 +75,51 @@ pub(super) fn options_from(p: &Parsed) -> Result<Options, String> {
             "--auth-http-address needs nsqd built with `cargo build --features auth`".to_string(),
         );
     }
+    if !matches!(opts.auth_http_request_method.as_str(), "get" | "post") {
+        return Err("--auth-http-request-method must be post or get".to_string());
+    }
+    refuse_unsupported(p, &opts)?;
     Ok(opts)
+}
+
+/// Flags whose effect nsq-rs does not have: refused unless left at Go's default, so
+/// a value is never accepted and ignored. Feature-gated flags are refused in a build
+/// without their feature when they ask for it.
+fn refuse_unsupported(p: &Parsed, opts: &Options) -> Result<(), String> {
+    let d = Options::default();
+    let unsupported =
+        |flag: &str, why: &str| Err(format!("--{flag} is not supported by nsq-rs ({why})"));
+    const NO_SCAN: &str = "in-flight and deferred timeouts fire at their own deadlines";
+    if opts.queue_scan_worker_pool_max != d.queue_scan_worker_pool_max {
+        return unsupported(
+            "queue-scan-worker-pool-max",
+            &format!("{NO_SCAN}; there is no scan worker pool"),
+        );
+    }
+    if opts.queue_scan_selection_count != d.queue_scan_selection_count {
+        return unsupported(
+            "queue-scan-selection-count",
+            &format!("{NO_SCAN}; no channels are sampled"),
+        );
+    }
+    let needs = |flag: &str, feature: &str| {
+        Err(format!(
+            "--{flag} needs nsqd built with `cargo build --features {feature}`"
+        ))
+    };
+    if opts.auth_http_request_method != d.auth_http_request_method && !crate::nsqd::auth::SUPPORTED
+    {
+        return needs("auth-http-request-method", "auth");
+    }
+    // `--deflate` and `--snappy` default to true; given explicitly, they ask for
+    // what a build without the feature cannot offer.
+    if p.is_set("deflate") && opts.deflate && !crate::compress::DEFLATE {
+        return needs("deflate", "deflate");
+    }
+    if p.is_set("snappy") && opts.snappy && !crate::compress::SNAPPY {
+        return needs("snappy", "snappy");
+    }
+    Ok(())
 }
 
 /// An integer flag that must be at least 1.

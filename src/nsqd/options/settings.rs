@@ -31,9 +31,11 @@ pub struct Options {
     pub sync_every: u64,
     /// Longest time between diskqueue fsyncs.
     pub sync_timeout: Duration,
-    /// Most workers checking in-flight and deferred timeouts at once.
+    /// Most workers checking in-flight and deferred timeouts at once. nsq-rs has no
+    /// scan workers (timeouts fire at their deadlines): only Go's default is accepted.
     pub queue_scan_worker_pool_max: usize,
-    /// Channels checked per queue-scan cycle.
+    /// Channels checked per queue-scan cycle. nsq-rs samples none (timeouts fire at
+    /// their deadlines): only Go's default is accepted.
     pub queue_scan_selection_count: usize,
     /// Time between queue-scan cycles (not a flag in Go either).
     pub queue_scan_interval: Duration,

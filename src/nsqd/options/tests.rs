@@ -200,3 +200,69 @@ fn tls_options() {
         "invalid value \"tls9\" for flag -tls-min-version: unknown tlsVersionOption \"tls9\""
     );
 }
+
+#[test]
+fn flags_without_an_effect_are_refused_unless_default() {
+    assert_eq!(
+        err(&["--queue-scan-worker-pool-max=8"]),
+        "--queue-scan-worker-pool-max is not supported by nsq-rs (in-flight and deferred \
+         timeouts fire at their own deadlines; there is no scan worker pool)"
+    );
+    assert_eq!(
+        err(&["--queue-scan-selection-count=5"]),
+        "--queue-scan-selection-count is not supported by nsq-rs (in-flight and deferred \
+         timeouts fire at their own deadlines; no channels are sampled)"
+    );
+    let opts = run(&[
+        "--queue-scan-worker-pool-max=4",
+        "--queue-scan-selection-count=20",
+        "--auth-http-request-method=get",
+        "--deflate=false",
+        "--snappy=false",
+    ]);
+    assert_eq!(opts.queue_scan_worker_pool_max, 4);
+    assert_eq!(opts.queue_scan_selection_count, 20);
+}
+
+#[test]
+fn auth_http_request_method_is_get_or_post() {
+    assert_eq!(
+        err(&["--auth-http-request-method=put"]),
+        "--auth-http-request-method must be post or get"
+    );
+    assert_eq!(
+        run(&["--auth-http-request-method=GET"]).auth_http_request_method,
+        "get"
+    );
+    let post = parse(&["--auth-http-request-method=post"]);
+    if cfg!(feature = "auth") {
+        assert!(post.is_ok(), "{post:?}");
+    } else {
+        assert_eq!(
+            post.unwrap_err(),
+            "--auth-http-request-method needs nsqd built with `cargo build --features auth`"
+        );
+    }
+}
+
+#[test]
+fn compression_flags_need_their_feature() {
+    for (flag, on) in [
+        ("deflate", cfg!(feature = "deflate")),
+        ("snappy", cfg!(feature = "snappy")),
+    ] {
+        for arg in [format!("--{flag}"), format!("--{flag}=true")] {
+            let got = parse(&[&arg]);
+            if on {
+                assert!(got.is_ok(), "{arg}: {got:?}");
+            } else {
+                assert_eq!(
+                    got.unwrap_err(),
+                    format!("--{flag} needs nsqd built with `cargo build --features {flag}`"),
+                    "{arg}"
+                );
+            }
+        }
+        assert!(parse(&[&format!("--{flag}=false")]).is_ok(), "{flag}=false");
+    }
+}
