@@ -245,16 +245,24 @@ fn min_version_tls13_refuses_a_tls12_client() {
     );
 }
 
-/// A fake auth server: records each request line, grants everything.
-fn auth_server() -> (String, Arc<Mutex<Vec<String>>>) {
+/// A fake auth server (over HTTPS with `tls`): records each request line, grants
+/// everything.
+fn auth_server(tls: Option<Arc<rustls::ServerConfig>>) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr").to_string();
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
     let log = seen.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            let _ = s.set_read_timeout(Some(WAIT));
+            let Ok(tcp) = stream else { continue };
+            let _ = tcp.set_read_timeout(Some(WAIT));
+            let mut s: Box<dyn ReadWrite> = match &tls {
+                Some(config) => {
+                    let conn = rustls::ServerConnection::new(config.clone()).expect("server conn");
+                    Box::new(rustls::StreamOwned::new(conn, tcp))
+                }
+                None => Box::new(tcp),
+            };
             let mut head = Vec::new();
             let mut byte = [0u8; 1];
             while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap_or(0) == 1 {
@@ -272,16 +280,52 @@ fn auth_server() -> (String, Arc<Mutex<Vec<String>>>) {
                 body.len()
             );
             let _ = s.write_all(reply.as_bytes());
+            let _ = s.flush();
         }
     });
     (addr, seen)
+}
+
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+#[cfg(feature = "auth")]
+#[test]
+fn an_auth_server_over_https_is_asked_with_the_root_ca() {
+    let pki = Pki::new("auth-https");
+    let (addr, seen) = auth_server(Some(pki.server_config()));
+    let port = addr.rsplit(':').next().expect("port");
+    let auth = format!("--auth-http-address=https://localhost:{port}/auth");
+    let ca = format!("--tls-root-ca-file={}", pki.ca.display());
+    let nsqd = Nsqd::start(&[&auth, &ca]);
+    let mut c = nsqd.client();
+    let f = c.identify(r#"{"feature_negotiation":true}"#);
+    assert_eq!(f.frame_type, 0, "{}", f.text());
+    c.command("AUTH", Some(b"over-https"));
+    let f = c.next_frame();
+    assert_eq!(f.frame_type, 0, "{}", f.text());
+    let lines = seen.lock().expect("seen").clone();
+    assert_eq!(
+        lines,
+        ["GET /auth?common_name=&remote_ip=127.0.0.1&secret=over-https&tls=false HTTP/1.1"]
+    );
+    // With another CA, the server's certificate is not trusted: AUTH fails.
+    let other = Pki::new("auth-https-other");
+    let other_ca = format!("--tls-root-ca-file={}", other.ca.display());
+    let nsqd = Nsqd::start(&[&auth, &other_ca]);
+    let mut c = nsqd.client();
+    c.identify(r#"{"feature_negotiation":true}"#);
+    c.command("AUTH", Some(b"over-https"));
+    let f = c.next_frame();
+    assert_eq!(f.frame_type, 1, "{}", f.text());
+    assert!(f.text().starts_with("E_AUTH_FAILED"), "{}", f.text());
 }
 
 #[cfg(feature = "auth")]
 #[test]
 fn auth_queries_carry_tls_and_the_common_name() {
     let pki = Pki::new("auth");
-    let (addr, seen) = auth_server();
+    let (addr, seen) = auth_server(None);
     let ca = format!("--tls-root-ca-file={}", pki.ca.display());
     let auth = format!("--auth-http-address={addr}");
     let nsqd = start(

@@ -17,7 +17,7 @@ use crate::proto::Limits;
 use crate::reactor::{Reactor, Wakeup};
 use crate::registry::{lock, SharedRegistry};
 use crate::registry::{metadata, Config, Registry};
-use crate::tls::ServerTls;
+use crate::tls::{ClientTls, ServerTls};
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -48,7 +48,7 @@ pub struct Server {
     _dir_lock: std::fs::File,
 }
 
-fn v2_config(opts: &Options, tls: Option<ServerTls>) -> V2Config {
+fn v2_config(opts: &Options, tls: Option<ServerTls>, auth_tls: Option<ClientTls>) -> V2Config {
     V2Config {
         limits: Limits {
             max_msg_size: opts.max_msg_size,
@@ -77,6 +77,7 @@ fn v2_config(opts: &Options, tls: Option<ServerTls>) -> V2Config {
             method_post: opts.auth_http_request_method == "post",
             connect_timeout: opts.http_client_connect_timeout,
             request_timeout: opts.http_client_request_timeout,
+            tls: auth_tls,
         }),
         tls,
         tls_required: opts.tls_required != "false",
@@ -88,6 +89,7 @@ impl Server {
     pub fn start(opts: &Options) -> io::Result<Server> {
         // Built once, shared by the V2 and HTTPS listeners; a bad file stops the start.
         let tls = tls_config::server_tls(opts).map_err(io::Error::other)?;
+        let auth_tls = tls_config::auth_client_tls(opts).map_err(io::Error::other)?;
         // Listen first: clients queue in the kernel's backlog while the data loads.
         let reactor = Reactor::bind(resolve(&opts.tcp_address)?)?;
         let data_path = PathBuf::from(match opts.data_path.as_str() {
@@ -132,7 +134,7 @@ impl Server {
         };
         let tcp_addr = reactor.local_addr()?;
         let wakeup = reactor.wakeup();
-        let config = v2_config(opts, tls.clone());
+        let config = v2_config(opts, tls.clone(), auth_tls);
         let limits = config.limits.clone();
         let mut handler =
             V2Handler::new(registry.clone(), config, persister.clone(), wakeup.clone());

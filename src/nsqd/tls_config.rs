@@ -3,7 +3,7 @@
 //! TLS when neither cert nor key is set; anything unreadable is an error.
 
 use super::options::Options;
-use crate::tls::{ClientAuth, MinVersion, ServerSpec, ServerTls};
+use crate::tls::{ClientAuth, ClientSpec, ClientTls, MinVersion, ServerSpec, ServerTls};
 
 /// The server side of TLS as nsqd's flags describe it.
 pub fn server_spec(opts: &Options) -> ServerSpec {
@@ -41,6 +41,27 @@ pub fn server_tls(opts: &Options) -> Result<Option<ServerTls>, String> {
         );
     }
     Ok(Some(tls))
+}
+
+/// TLS for the auth servers given as `https://` URLs (Go's client TLS config: the CA of
+/// `--tls-root-ca-file`, else the system's, and `--tls-min-version`); `None` when no
+/// auth server is asked over HTTPS.
+pub fn auth_client_tls(opts: &Options) -> Result<Option<ClientTls>, String> {
+    let https = |a: &String| {
+        a.get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    };
+    if !opts.auth_http_addresses.iter().any(https) {
+        return Ok(None);
+    }
+    let spec = ClientSpec {
+        root_ca: opts.tls_root_ca_file.clone(),
+        min_version: MinVersion::parse(&opts.tls_min_version).unwrap_or_default(),
+        ..ClientSpec::default()
+    };
+    ClientTls::new(&spec)
+        .map(Some)
+        .map_err(|e| format!("failed to build TLS config - {e}"))
 }
 
 #[cfg(test)]

@@ -83,6 +83,24 @@ impl Pki {
         client_config(&self.ca, Some(cert), false)
     }
 
+    /// A rustls server configuration with this PKI's server certificate (for fake
+    /// HTTPS servers in tests).
+    pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let chain = CertificateDer::pem_file_iter(&self.server_cert)
+            .expect("read cert")
+            .map(|c| c.expect("cert pem"))
+            .collect();
+        let key = PrivateKeyDer::from_pem_file(&self.server_key).expect("read key");
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .expect("server cert");
+        Arc::new(config)
+    }
+
     /// A rustls client configuration trusting this CA, with the client certificate
     /// when `with_cert`, offering only TLS 1.2 when `tls12_only`.
     pub fn client_config(&self, with_cert: bool, tls12_only: bool) -> Arc<rustls::ClientConfig> {

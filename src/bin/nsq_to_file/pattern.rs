@@ -5,13 +5,13 @@
 /// A compiled `--topic-pattern`.
 #[cfg(feature = "topic-pattern")]
 #[derive(Debug, Clone)]
-pub struct Pattern(regex::Regex);
+pub struct Pattern(regex_lite::Regex);
 
 #[cfg(feature = "topic-pattern")]
 impl Pattern {
     /// Compiles `source`; the error is the regex crate's description.
     pub fn new(source: &str) -> Result<Pattern, String> {
-        regex::Regex::new(source)
+        regex_lite::Regex::new(source)
             .map(Pattern)
             .map_err(|e| e.to_string())
     }

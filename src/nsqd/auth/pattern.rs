@@ -8,12 +8,12 @@ pub const SUPPORTED: bool = cfg!(feature = "auth");
 /// A compiled topic or channel regex.
 #[cfg(feature = "auth")]
 #[derive(Debug, Clone)]
-pub(super) struct Pattern(regex::Regex);
+pub(super) struct Pattern(regex_lite::Regex);
 
 #[cfg(feature = "auth")]
 impl Pattern {
     pub(super) fn new(source: &str) -> Result<Pattern, String> {
-        regex::Regex::new(source)
+        regex_lite::Regex::new(source)
             .map(Pattern)
             .map_err(|e| e.to_string())
     }

@@ -20,7 +20,7 @@ const MAX_REASON_BODY: usize = 256;
 #[derive(Debug, Clone)]
 pub struct AuthServers {
     /// `--auth-http-address`: `host:port` (asked at `http://host:port/auth`) or a full
-    /// `http://` URL.
+    /// `http://` or `https://` URL.
     pub addresses: Vec<String>,
     /// `--auth-http-request-method=post`: the parameters go in a JSON body, not the query.
     pub method_post: bool,
@@ -28,6 +28,8 @@ pub struct AuthServers {
     pub connect_timeout: Duration,
     /// `--http-client-request-timeout`: the deadline for one server's whole exchange.
     pub request_timeout: Duration,
+    /// TLS for `https://` servers (CA from `--tls-root-ca-file`, else the system's).
+    pub tls: Option<crate::tls::ClientTls>,
 }
 
 impl AuthServers {
@@ -86,7 +88,8 @@ impl AuthServers {
         } else {
             format!("http://{addr}/auth")
         };
-        let (host_port, path) = client::split_url(&endpoint, "/").map_err(AuthError::Failed)?;
+        let target = client::parse_url(&endpoint, "/").map_err(AuthError::Failed)?;
+        let tls_config = self.tls.as_ref();
         let common_name = tls.unwrap_or("");
         let tls = if tls.is_some() { "true" } else { "false" };
         let sent = if self.method_post {
@@ -99,13 +102,13 @@ impl AuthServers {
             })
             .to_string();
             let headers = [("Accept", ACCEPT_V1), ("Content-Type", "application/json")];
-            client::request(
+            client::request_to(
                 "POST",
-                &host_port,
-                &path,
+                &target,
                 &headers,
                 body.as_bytes(),
                 self.timeouts(),
+                tls_config,
             )
         } else {
             // Go's url.Values.Encode order: keys sorted.
@@ -116,15 +119,13 @@ impl AuthServers {
                 client::query_escape(secret)
             );
             // Go appends `?query` even to a URL with a query of its own; `&` keeps both.
-            let joiner = if path.contains('?') { '&' } else { '?' };
-            client::request(
-                "GET",
-                &host_port,
-                &format!("{path}{joiner}{query}"),
-                &[("Accept", ACCEPT_V1)],
-                &[],
-                self.timeouts(),
-            )
+            let joiner = if target.path.contains('?') { '&' } else { '?' };
+            let target = client::Target {
+                path: format!("{}{joiner}{query}", target.path),
+                ..target
+            };
+            let headers = [("Accept", ACCEPT_V1)];
+            client::request_to("GET", &target, &headers, &[], self.timeouts(), tls_config)
         };
         let response = sent.map_err(|e| match e.kind() {
             // Its text would quote the request target, secret included.

@@ -10,6 +10,7 @@ fn every_query_fails() {
         method_post: false,
         connect_timeout: Duration::from_secs(1),
         request_timeout: Duration::from_secs(1),
+        tls: None,
     };
     assert_eq!(
         servers.query("127.0.0.1", None, "good").unwrap_err(),
