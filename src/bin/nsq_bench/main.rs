@@ -11,7 +11,8 @@
 //!
 //! Writer and reader print NSQ's result line:
 //! `duration: <d> - <X> mb/s - <Y> ops/s - <Z> us/op`, where mb/s is MiB/s of
-//! message bodies. The modules: [`client`] holds the three client modes, [`sink`]
+//! message bodies. With `--tls-root-ca-file` (cargo feature `tls`) the client modes
+//! talk TLS to nsqd. The modules: [`client`] holds the three client modes, [`sink`]
 //! the endpoint, [`hist`] the latency histogram.
 
 mod client;
@@ -51,7 +52,12 @@ pub struct Options {
     pub rate: u64,
     /// `--max-backlog`: pubsub publishes only while published - consumed is below this.
     pub max_backlog: u64,
+    /// `--tls-root-ca-file`: the client modes upgrade to TLS, trusting these CAs.
+    pub tls_root_ca_file: String,
 }
+
+/// Why a build without the feature refuses `--tls-root-ca-file`.
+pub const TLS_NOT_BUILT: &str = "--tls-root-ca-file: this build has no TLS (cargo feature \"tls\")";
 
 const USAGE_HEAD: &str = "Usage: nsq_bench <writer|reader|pubsub|sink> [flags]\n\
   writer  each worker: IDENTIFY, then MPUB --batch-size messages of --size bytes,\n\
@@ -92,6 +98,12 @@ fn specs() -> Vec<FlagSpec> {
             20000,
             "pubsub: publish only while published - consumed is below this (0 = unbounded)",
         ),
+        FlagSpec::new(
+            "tls-root-ca-file",
+            K::String,
+            "",
+            "writer/reader/pubsub: upgrade each connection to TLS (IDENTIFY tls_v1), trusting the CA certificates in this PEM file",
+        ),
     ]
 }
 
@@ -119,7 +131,11 @@ fn options(p: &Parsed) -> Result<Options, String> {
         count: int(p, "count", 0)? as u64,
         rate: int(p, "rate", 0)? as u64,
         max_backlog: int(p, "max-backlog", 0)? as u64,
+        tls_root_ca_file: s("tls-root-ca-file")?,
     };
+    if !opts.tls_root_ca_file.is_empty() && !cfg!(feature = "tls") {
+        return Err(TLS_NOT_BUILT.to_string());
+    }
     if nsq::proto::valid_name(opts.topic.as_bytes()).is_none() {
         return Err(format!("invalid --topic {:?}", opts.topic));
     }
@@ -167,6 +183,10 @@ fn main() -> ExitCode {
         "writer" => client::writer(&opts).map(|r| println!("{r}")),
         "reader" => client::reader(&opts).map(|r| println!("{r}")),
         "pubsub" => client::pubsub(&opts).map(|r| println!("{r}")),
+        "sink" if !opts.tls_root_ca_file.is_empty() => {
+            eprintln!("nsq_bench: sink speaks no TLS (--tls-root-ca-file is for the client modes)");
+            return ExitCode::from(2);
+        }
         "sink" => sink::run(&opts.tcp_address, opts.size),
         other => {
             eprintln!("nsq_bench: unknown mode {other:?}\n");
