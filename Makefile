@@ -54,7 +54,7 @@ static:
 	@bin=$$(bash scripts/static.sh) && ls -l $$bin | awk '{ printf "%s: %s bytes (%.2f MiB)\n", $$9, $$5, $$5 / 1048576 }'
 
 ## bench: throughput, latency, RSS, binary size and time to accept, as one table
-## (BENCHMARKS.md); about a minute. Micro-benchmarks: cargo bench --bench micro.
+## (BENCHMARKS.md); about two minutes. Micro-benchmarks: cargo bench --bench micro.
 bench: release
 	bash scripts/bench.sh
 

@@ -3,10 +3,15 @@
 # of a do-nothing V2 endpoint (`nsq_bench sink`). Assumes `cargo build --release --bins`.
 #
 # Phases (writer and pubsub run RUNFOR, default 5s; readers READER_RUNFOR, default 3s,
-# so that they cannot empty the backlog the writer left; the script takes about a minute):
+# so that they cannot empty the backlog the writer left; the script takes about two minutes):
 #   mem    fresh nsqd --mem-queue-size=100000000 (all in memory): writer, then reader
 #   spill  fresh nsqd --mem-queue-size=1000000:  writer, then reader (disk backlog)
-#   pubsub fresh nsqd --mem-queue-size=10000000: writers and readers at once
+#   tls    the mem phase with every connection upgraded to TLS after IDENTIFY: nsqd
+#          --tls-cert/--tls-key, nsq_bench --tls-root-ca-file; certificates made here
+#          by openssl (a P-256 CA and a server certificate for IP:127.0.0.1 and
+#          DNS:localhost), in the temp dir; skipped with one line without openssl
+#   pubsub fresh nsqd --mem-queue-size=10000000: writers and readers at once; then
+#          the same over TLS (pubsub tls)
 #   sink   the same writer, reader and pubsub against `nsq_bench sink`
 #   memory idle RSS of a fresh nsqd; RSS holding 1M queued 100-byte messages
 #   accept spawn nsqd, poll-connect until its TCP port accepts (median of 5)
@@ -72,14 +77,15 @@ while True:
 EOF
 }
 
-# start_nsqd NAME MEM_QUEUE_SIZE: sets NSQD_PID, TCP, HTTP.
+# start_nsqd NAME MEM_QUEUE_SIZE [FLAGS...]: sets NSQD_PID, TCP, HTTP.
 start_nsqd() {
     local name=$1 mem=$2
+    shift 2
     TCP=$(free_port)
     HTTP=$(free_port)
     mkdir -p "$tmp/$name"
     "$BIN/nsqd" --tcp-address="127.0.0.1:$TCP" --http-address="127.0.0.1:$HTTP" \
-        --data-path="$tmp/$name" --mem-queue-size="$mem" --log-level=warn \
+        --data-path="$tmp/$name" --mem-queue-size="$mem" --log-level=warn "$@" \
         >"$tmp/$name.log" 2>&1 &
     NSQD_PID=$!
     pids+=("$NSQD_PID")
@@ -114,27 +120,72 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 bench() {
     local mode=$1 addr=$2 runfor=$RUNFOR
     shift 2
-    [[ $mode == reader ]] && runfor=$READER_RUNFOR
+    # nsq_bench refuses a flag its mode does not read: only the mode's own.
+    local own=(--batch-size=$BATCH --rdy=$RDY)
+    [[ $mode == writer ]] && own=(--batch-size=$BATCH)
+    [[ $mode == reader ]] && own=(--rdy=$RDY) && runfor=$READER_RUNFOR
     OUT=$("$BIN/nsq_bench" "$mode" --nsqd-tcp-address="$addr" --size=$SIZE \
-        --batch-size=$BATCH --rdy=$RDY --workers="$WORKERS" --runfor="$runfor" "$@")
+        "${own[@]}" --workers="$WORKERS" --runfor="$runfor" "$@")
     sed 's/^/#   /' <<<"$OUT" >&2
     OPS=$(sed -n 's/^duration: .* - \([0-9.]*\) ops\/s - .*/\1/p' <<<"$OUT" | head -1)
+}
+
+# make_certs DIR: a CA (ca.pem) and a server certificate (server.pem, server.key) for
+# IP:127.0.0.1 and DNS:localhost signed by it, P-256 keys, valid two days.
+make_certs() {
+    local d=$1
+    mkdir -p "$d"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj "/CN=nsq-rs bench CA" -keyout "$d/ca.key" -out "$d/ca.pem" \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign &&
+        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -subj "/CN=localhost" -keyout "$d/server.key" -out "$d/server.csr" &&
+        printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+            "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+            "extendedKeyUsage=serverAuth" >"$d/server.ext" &&
+        openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+            -set_serial 2 -days 2 -extfile "$d/server.ext" -out "$d/server.pem"
 }
 
 log "nsq-rs bench: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 log "runfor $RUNFOR (readers $READER_RUNFOR), $WORKERS workers, $SIZE-byte messages, MPUB batches of $BATCH, RDY $RDY"
 
+# The tls phases' flags: nsqd's certificate, and the CA the clients trust.
+tls_skip=""
+tls_nsqd=()
+tls_client=()
+if ! command -v openssl >/dev/null; then
+    tls_skip="no openssl on this machine"
+elif ! make_certs "$tmp/certs" >"$tmp/openssl.log" 2>&1; then
+    tls_skip="openssl could not make the certificates ($(tail -1 "$tmp/openssl.log"))"
+else
+    tls_nsqd=(--tls-cert="$tmp/certs/server.pem" --tls-key="$tmp/certs/server.key")
+    tls_client=(--tls-root-ca-file="$tmp/certs/ca.pem")
+fi
+phases=(mem:100000000 spill:1000000)
+if [[ -z $tls_skip ]]; then
+    phases+=(tls:100000000)
+else
+    log "tls: skipped: $tls_skip"
+fi
+
 declare -A ops
 drained=0
-for phase in mem:100000000 spill:1000000; do
+for phase in "${phases[@]}"; do
     name=${phase%%:*}
-    start_nsqd "$name" "${phase#*:}"
+    nsqd_flags=()
+    client_flags=()
+    if [[ $name == tls ]]; then
+        nsqd_flags=("${tls_nsqd[@]}")
+        client_flags=("${tls_client[@]}")
+    fi
+    start_nsqd "$name" "${phase#*:}" "${nsqd_flags[@]}"
     create sub_bench ch
     log "$name (--mem-queue-size=${phase#*:}): writer"
-    bench writer "127.0.0.1:$TCP"
+    bench writer "127.0.0.1:$TCP" "${client_flags[@]}"
     ops[writer_$name]=$OPS
     log "$name: reader ($(queued sub_bench ch) messages queued)"
-    bench reader "127.0.0.1:$TCP"
+    bench reader "127.0.0.1:$TCP" "${client_flags[@]}"
     ops[reader_$name]=$OPS
     left=$(queued sub_bench ch)
     log "$name: $left messages left"
@@ -156,6 +207,16 @@ ops[pubsub]=$OPS
 latency=$(sed -n 's/^latency: //p' <<<"$OUT")
 hwm_pubsub=$(kib "$NSQD_PID" VmHWM)
 stop "$NSQD_PID"
+
+latency_tls=""
+if [[ -z $tls_skip ]]; then
+    start_nsqd pubsub_tls 10000000 "${tls_nsqd[@]}"
+    log "pubsub tls (--mem-queue-size=10000000)"
+    bench pubsub "127.0.0.1:$TCP" --topic=pubsub_bench "${tls_client[@]}"
+    ops[pubsub_tls]=$OPS
+    latency_tls=$(sed -n 's/^latency: //p' <<<"$OUT")
+    stop "$NSQD_PID"
+fi
 
 SINK=$(free_port)
 "$BIN/nsq_bench" sink --tcp-address="127.0.0.1:$SINK" --size=$SIZE 2>"$tmp/sink.log" &
@@ -256,6 +317,10 @@ fi
 
 row() {
     local mark=" "
+    if [[ -z $2 ]]; then
+        printf "| %-16s | %14s | %14.0f | %5s |\n" "$1" "skipped" "$3" "n/a"
+        return
+    fi
     [[ $2 == *"*" ]] && mark="*"
     awk -v m="$1" -v a="${2%"*"}" -v c="$3" -v mark="$mark" 'BEGIN {
         r = (c > 0 && a != "") ? sprintf("%.2f", a / c) : "n/a"
@@ -267,14 +332,28 @@ echo
 echo "| mode             | nsq-rs ops/s   | ceiling ops/s  | ratio |"
 echo "|------------------|----------------|----------------|-------|"
 row "writer (mem)" "${ops[writer_mem]}" "${ops[sink_writer]}"
+row "writer (tls)" "${ops[writer_tls]:-}" "${ops[sink_writer]}"
 row "writer (spill)" "${ops[writer_spill]}" "${ops[sink_writer]}"
 row "reader (mem)" "${ops[reader_mem]}" "${ops[sink_reader]}"
+row "reader (tls)" "${ops[reader_tls]:-}" "${ops[sink_reader]}"
 row "reader (spill)" "${ops[reader_spill]}" "${ops[sink_reader]}"
 row "pubsub" "${ops[pubsub]}" "${ops[sink_pubsub]}"
+row "pubsub (tls)" "${ops[pubsub_tls]:-}" "${ops[sink_pubsub]}"
 ((drained)) && echo "* the reader emptied the channel before its time was up: a lower bound"
+# ratio A B: A / B to two places, "n/a" when either is missing.
+ratio() { awk -v a="${1%"*"}" -v b="${2%"*"}" 'BEGIN { print (a != "" && b > 0) ? sprintf("%.2f", a / b) : "n/a" }'; }
+if [[ -n $tls_skip ]]; then
+    echo "tls rows skipped: $tls_skip"
+else
+    echo "tls rows: the mem and pubsub phases over TLS; their ceiling is the plain sink's (it speaks no TLS)"
+    echo "TLS / plain: writer $(ratio "${ops[writer_tls]}" "${ops[writer_mem]}"), reader $(ratio "${ops[reader_tls]}" "${ops[reader_mem]}"), pubsub $(ratio "${ops[pubsub_tls]}" "${ops[pubsub]}")"
+fi
 echo
 echo "pubsub latency: $latency"
-echo "nsqd peak RSS (VmHWM): mem $(mib "$hwm_mem"), spill $(mib "$hwm_spill"), pubsub $(mib "$hwm_pubsub")"
+[[ -n $latency_tls ]] && echo "pubsub (tls) latency: $latency_tls"
+hwm_tls_text=""
+[[ -n ${hwm_tls:-} ]] && hwm_tls_text=", tls $(mib "$hwm_tls")"
+echo "nsqd peak RSS (VmHWM): mem $(mib "$hwm_mem")$hwm_tls_text, spill $(mib "$hwm_spill"), pubsub $(mib "$hwm_pubsub")"
 echo "nsqd RSS holding 1M queued $SIZE-byte msgs: $(mib "$queued_kib") (channel depth $depth)"
 echo "nsqd idle RSS: $(mib "$idle_kib")"
 if [[ "$static_bytes" == "n/a" ]]; then

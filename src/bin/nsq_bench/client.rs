@@ -7,10 +7,15 @@
 //! one is done. Only acknowledged messages (writer: OK'd MPUBs) or received ones
 //! (reader) count.
 //!
+//! With `--tls-root-ca-file` every connection upgrades to TLS after IDENTIFY (§9)
+//! and the same loops run inside it.
+//!
 //! Here: the three modes and their result lines. The connection and frames are in
-//! `wire`, the start line in `gate`, the worker loops in `workers`.
+//! `wire`, the TLS client in `tls`, the start line in `gate`, the worker loops in
+//! `workers`.
 
 mod gate;
+mod tls;
 mod wire;
 mod workers;
 
@@ -66,7 +71,7 @@ fn join_all<T>(handles: Vec<thread::ScopedJoinHandle<'_, io::Result<T>>>) -> io:
 
 /// `writer`: NSQ's bench_writer. Returns the result line.
 pub fn writer(opts: &Options) -> io::Result<String> {
-    let shared = pub_shared(opts, Arc::default(), false);
+    let shared = pub_shared(opts, Arc::default(), false, tls::from_options(opts)?);
     let start = Gate::default();
     let (elapsed, results) = thread::scope(|s| {
         let handles: Vec<_> = (0..opts.workers)
@@ -89,13 +94,14 @@ pub fn writer(opts: &Options) -> io::Result<String> {
 
 /// `reader`: NSQ's bench_reader. Returns the result line.
 pub fn reader(opts: &Options) -> io::Result<String> {
+    let tls = tls::from_options(opts)?;
     let start = Gate::default();
     let consumed = AtomicU64::new(0);
     let (elapsed, results) = thread::scope(|s| {
         let handles: Vec<_> = (0..opts.workers)
             .map(|_| {
-                let (start, consumed) = (&start, &consumed);
-                s.spawn(move || sub_worker(opts, None, start, consumed))
+                let (tls, start, consumed) = (tls.as_ref(), &start, &consumed);
+                s.spawn(move || sub_worker(opts, tls, None, start, consumed))
             })
             .collect();
         start.wait_arrived(opts.workers);
@@ -121,13 +127,14 @@ pub fn pubsub(opts: &Options) -> io::Result<String> {
         return Err(other("pubsub needs --size >= 8 (bodies carry a timestamp)"));
     }
     let consumed = Arc::new(AtomicU64::new(0));
-    let shared = pub_shared(opts, consumed.clone(), true);
+    let shared = pub_shared(opts, consumed.clone(), true, tls::from_options(opts)?);
     let (subscribed, start) = (Gate::default(), Gate::default());
     let (elapsed, subs, pubs) = thread::scope(|s| {
         let sub_handles: Vec<_> = (0..opts.workers)
             .map(|_| {
                 let (subscribed, start, consumed) = (&subscribed, &start, &*consumed);
-                s.spawn(move || sub_worker(opts, Some(subscribed), start, consumed))
+                let tls = shared.tls.as_ref();
+                s.spawn(move || sub_worker(opts, tls, Some(subscribed), start, consumed))
             })
             .collect();
         // Readers subscribe (creating topic and channel) before any writer connects.

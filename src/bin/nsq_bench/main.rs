@@ -11,10 +11,11 @@
 //!
 //! Writer and reader print NSQ's result line:
 //! `duration: <d> - <X> mb/s - <Y> ops/s - <Z> us/op`, where mb/s is MiB/s of
-//! message bodies. A flag given a value other than its default in a mode that does
-//! not read it (`writer --rate=10`) is refused, never ignored. The modules:
-//! [`client`] holds the three client modes, [`sink`] the endpoint, [`hist`] the
-//! latency histogram.
+//! message bodies. With `--tls-root-ca-file` (cargo feature `tls`) the client modes
+//! talk TLS to nsqd. A flag given a value other than its default in a mode that does
+//! not read it (`writer --rate=10`) is refused, never ignored. The modules: [`client`]
+//! holds the three client modes, [`sink`] the endpoint, [`hist`] the latency
+//! histogram.
 
 mod client;
 mod hist;
@@ -53,7 +54,12 @@ pub struct Options {
     pub rate: u64,
     /// `--max-backlog`: pubsub publishes only while published - consumed is below this.
     pub max_backlog: u64,
+    /// `--tls-root-ca-file`: the client modes upgrade to TLS, trusting these CAs.
+    pub tls_root_ca_file: String,
 }
+
+/// Why a build without the feature refuses `--tls-root-ca-file`.
+pub const TLS_NOT_BUILT: &str = "--tls-root-ca-file: this build has no TLS (cargo feature \"tls\")";
 
 const USAGE_HEAD: &str = "Usage: nsq_bench <writer|reader|pubsub|sink> [flags]\n\
   writer  each worker: IDENTIFY, then MPUB --batch-size messages of --size bytes,\n\
@@ -94,6 +100,12 @@ fn specs() -> Vec<FlagSpec> {
             20000,
             "pubsub: publish only while published - consumed is below this (0 = unbounded)",
         ),
+        FlagSpec::new(
+            "tls-root-ca-file",
+            K::String,
+            "",
+            "writer/reader/pubsub: upgrade each connection to TLS (IDENTIFY tls_v1), trusting the CA certificates in this PEM file",
+        ),
     ]
 }
 
@@ -121,7 +133,11 @@ fn options(p: &Parsed) -> Result<Options, String> {
         count: int(p, "count", 0)? as u64,
         rate: int(p, "rate", 0)? as u64,
         max_backlog: int(p, "max-backlog", 0)? as u64,
+        tls_root_ca_file: s("tls-root-ca-file")?,
     };
+    if !opts.tls_root_ca_file.is_empty() && !cfg!(feature = "tls") {
+        return Err(TLS_NOT_BUILT.to_string());
+    }
     if nsq::proto::valid_name(opts.topic.as_bytes()).is_none() {
         return Err(format!("invalid --topic {:?}", opts.topic));
     }
@@ -148,6 +164,7 @@ const READS: &[(&str, &[&str])] = &[
     ("count", &["writer", "pubsub"]),
     ("rate", &["pubsub"]),
     ("max-backlog", &["pubsub"]),
+    ("tls-root-ca-file", CLIENTS),
 ];
 
 /// True when flag `name` holds another value in `o` than in `d`.
@@ -165,6 +182,7 @@ fn differs(name: &str, o: &Options, d: &Options) -> bool {
         "pipeline" => o.pipeline != d.pipeline,
         "count" => o.count != d.count,
         "rate" => o.rate != d.rate,
+        "tls-root-ca-file" => o.tls_root_ca_file != d.tls_root_ca_file,
         "max-backlog" => o.max_backlog != d.max_backlog,
         _ => false,
     }

@@ -1,8 +1,14 @@
 //! One blocking V2 connection as the bench workers use it: connecting with
-//! `TCP_NODELAY`, the IDENTIFY and MPUB commands, and a buffered frame reader that
-//! answers heartbeats. No threads, no timing.
+//! `TCP_NODELAY`, the handshake ([`open`]: IDENTIFY, the TLS upgrade when asked, SUB),
+//! the MPUB command, and a buffered frame reader that answers heartbeats. The frame
+//! reader works on any `Read + Write`, so the worker loops run unchanged (and
+//! monomorphized, the plain path as before) over TCP or TLS. No threads, no timing.
 
-use nsq::proto::{self, FRAME_ERROR, FRAME_RESPONSE, HEARTBEAT};
+use super::tls::TlsClient;
+#[cfg(feature = "tls")]
+use super::tls::TlsStream;
+use crate::Options;
+use nsq::proto::{self, FRAME_ERROR, FRAME_RESPONSE, HEARTBEAT, MAGIC_V2};
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::ops::Range;
@@ -32,13 +38,19 @@ pub(super) fn connect(addr: &str) -> io::Result<TcpStream> {
     Err(last)
 }
 
-pub(super) fn identify_cmd(role: &str) -> Vec<u8> {
-    let body = serde_json::json!({
+/// IDENTIFY; with `tls` it negotiates features and asks for TLS (`tls_v1`), so nsqd
+/// answers with its JSON instead of `OK`.
+pub(super) fn identify_cmd(role: &str, tls: bool) -> Vec<u8> {
+    let mut body = serde_json::json!({
         "client_id": role,
         "hostname": role,
         "user_agent": format!("nsq_bench/{}", env!("CARGO_PKG_VERSION")),
-    })
-    .to_string();
+    });
+    if tls {
+        body["feature_negotiation"] = true.into();
+        body["tls_v1"] = true.into();
+    }
+    let body = body.to_string();
     let mut cmd = b"IDENTIFY\n".to_vec();
     cmd.extend_from_slice(&(body.len() as u32).to_be_bytes());
     cmd.extend_from_slice(body.as_bytes());
@@ -80,8 +92,14 @@ impl FrameReader {
         &self.buf[range]
     }
 
+    /// True when every byte read has been handed out as a frame.
+    #[cfg(feature = "tls")]
+    pub(super) fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
     /// Reads more bytes; frames returned earlier are invalidated. EOF is an error.
-    pub(super) fn fill(&mut self, stream: &mut TcpStream) -> io::Result<()> {
+    pub(super) fn fill<S: Read>(&mut self, stream: &mut S) -> io::Result<()> {
         if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
@@ -102,7 +120,7 @@ impl FrameReader {
     }
 
     /// Waits for the next response frame, answering heartbeats; error frames fail.
-    pub(super) fn response(&mut self, stream: &mut TcpStream) -> io::Result<Vec<u8>> {
+    pub(super) fn response<S: Read + Write>(&mut self, stream: &mut S) -> io::Result<Vec<u8>> {
         loop {
             while let Some((kind, range)) = self.next_frame()? {
                 let data = self.data(range);
@@ -118,7 +136,11 @@ impl FrameReader {
     }
 }
 
-pub(super) fn expect_ok(r: &mut FrameReader, stream: &mut TcpStream, what: &str) -> io::Result<()> {
+pub(super) fn expect_ok<S: Read + Write>(
+    r: &mut FrameReader,
+    stream: &mut S,
+    what: &str,
+) -> io::Result<()> {
     let resp = r.response(stream)?;
     if resp != b"OK" {
         return Err(other(format!(
@@ -127,6 +149,76 @@ pub(super) fn expect_ok(r: &mut FrameReader, stream: &mut TcpStream, what: &str)
         )));
     }
     Ok(())
+}
+
+/// A worker's connection after the handshake: plain TCP, or TLS over it.
+pub(super) enum Conn {
+    Plain(TcpStream),
+    #[cfg(feature = "tls")]
+    Tls(Box<TlsStream>),
+}
+
+impl Conn {
+    /// The TCP socket underneath (for socket options).
+    pub(super) fn tcp(&self) -> &TcpStream {
+        match self {
+            Conn::Plain(s) => s,
+            #[cfg(feature = "tls")]
+            Conn::Tls(s) => &s.sock,
+        }
+    }
+}
+
+/// Connects and shakes hands as `role`: the magic and IDENTIFY, then, with `tls`,
+/// IDENTIFY's plain JSON reply, the TLS handshake and the `OK` inside TLS (§9); then
+/// `sub` (a SUB command) and its `OK`. Plain connections send all of it at once.
+pub(super) fn open(
+    opts: &Options,
+    tls: Option<&TlsClient>,
+    role: &str,
+    sub: Option<&[u8]>,
+) -> io::Result<(Conn, FrameReader)> {
+    let mut tcp = connect(&opts.nsqd_tcp_address)?;
+    let mut reader = FrameReader::new(opts.size);
+    let mut hello = MAGIC_V2.to_vec();
+    hello.extend_from_slice(&identify_cmd(role, tls.is_some()));
+    let Some(tls) = tls else {
+        hello.extend_from_slice(sub.unwrap_or_default());
+        tcp.write_all(&hello)?;
+        expect_ok(&mut reader, &mut tcp, "IDENTIFY")?;
+        if sub.is_some() {
+            expect_ok(&mut reader, &mut tcp, "SUB")?;
+        }
+        return Ok((Conn::Plain(tcp), reader));
+    };
+    #[cfg(not(feature = "tls"))]
+    match *tls {}
+    #[cfg(feature = "tls")]
+    {
+        tcp.write_all(&hello)?;
+        let reply = reader.response(&mut tcp)?;
+        let json: serde_json::Value = serde_json::from_slice(&reply).map_err(|_| {
+            other(format!(
+                "IDENTIFY: expected JSON, got {:?}",
+                String::from_utf8_lossy(&reply)
+            ))
+        })?;
+        if json["tls_v1"] != true {
+            return Err(other(
+                "IDENTIFY: nsqd did not grant tls_v1 (started without --tls-cert/--tls-key?)",
+            ));
+        }
+        if !reader.is_empty() {
+            return Err(other("IDENTIFY: bytes after the reply, before TLS"));
+        }
+        let mut stream = tls.wrap(tcp)?;
+        expect_ok(&mut reader, &mut stream, "TLS")?;
+        if let Some(sub) = sub {
+            stream.write_all(sub)?;
+            expect_ok(&mut reader, &mut stream, "SUB")?;
+        }
+        Ok((Conn::Tls(Box::new(stream)), reader))
+    }
 }
 
 /// An encoded `MPUB <topic>` of `n` bodies of `size` zero bytes.

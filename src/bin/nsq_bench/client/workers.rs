@@ -1,16 +1,17 @@
 //! The worker threads: a writer sends MPUBs (paced by --rate and --max-backlog in
 //! pubsub, stamped with the send time), a reader FINs every message it gets and, in
-//! pubsub, records the end-to-end latency. Each returns what it counted.
+//! pubsub, records the end-to-end latency. Each returns what it counted. A worker
+//! shakes hands ([`open`]), then runs its loop over whichever stream that gave it:
+//! the loops are generic, so plain TCP and TLS run the same code.
 
 use super::gate::{Arrival, Gate};
-use super::wire::{
-    connect, expect_ok, identify_cmd, mpub_cmd, now_ns, other, FrameReader, FLUSH_AT,
-};
+use super::tls::TlsClient;
+use super::wire::{mpub_cmd, now_ns, open, other, Conn, FrameReader, FLUSH_AT};
 use crate::hist::Histogram;
 use crate::Options;
-use nsq::proto::{self, FRAME_ERROR, FRAME_MESSAGE, FRAME_RESPONSE, HEARTBEAT, MAGIC_V2};
+use nsq::proto::{self, FRAME_ERROR, FRAME_MESSAGE, FRAME_RESPONSE, HEARTBEAT};
 use std::collections::VecDeque;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -26,6 +27,8 @@ pub(super) struct PubShared {
     consumed: Arc<AtomicU64>,
     /// Pubsub: stamp each body with the send time.
     stamp: bool,
+    /// `--tls-root-ca-file`: connect with TLS.
+    pub(super) tls: Option<TlsClient>,
 }
 
 impl PubShared {
@@ -43,14 +46,23 @@ impl PubShared {
 /// One writer connection: handshake, barrier, then MPUBs until the deadline.
 /// Returns (messages acknowledged, body bytes acknowledged).
 pub(super) fn pub_worker(shared: &PubShared, start: &Gate) -> io::Result<(u64, u64)> {
-    let opts = &shared.opts;
     let mut start = Arrival::new(start);
-    let mut stream = connect(&opts.nsqd_tcp_address)?;
-    let mut reader = FrameReader::new(opts.size);
-    let mut hello = MAGIC_V2.to_vec();
-    hello.extend_from_slice(&identify_cmd("writer"));
-    stream.write_all(&hello)?;
-    expect_ok(&mut reader, &mut stream, "IDENTIFY")?;
+    let (conn, mut reader) = open(&shared.opts, shared.tls.as_ref(), "writer", None)?;
+    match conn {
+        Conn::Plain(mut s) => pub_loop(shared, &mut start, &mut s, &mut reader),
+        #[cfg(feature = "tls")]
+        Conn::Tls(mut s) => pub_loop(shared, &mut start, &mut *s, &mut reader),
+    }
+}
+
+/// A writer's barrier and MPUBs over its connected `stream`.
+fn pub_loop<S: Read + Write>(
+    shared: &PubShared,
+    start: &mut Arrival<'_>,
+    stream: &mut S,
+    reader: &mut FrameReader,
+) -> io::Result<(u64, u64)> {
+    let opts = &shared.opts;
     let mut full = mpub_cmd(&opts.topic, opts.batch_size, opts.size);
     let mut partial;
     let header = format!("MPUB {}\n", opts.topic).len() + 8;
@@ -120,7 +132,7 @@ pub(super) fn pub_worker(shared: &PubShared, start: &Gate) -> io::Result<(u64, u
         let Some(n) = in_flight.front().copied() else {
             break;
         };
-        let resp = reader.response(&mut stream)?;
+        let resp = reader.response(stream)?;
         if resp != b"OK" {
             return Err(other(format!(
                 "MPUB: expected OK, got {:?}",
@@ -147,6 +159,7 @@ pub(super) struct SubResult {
 /// until the deadline; the connection is then dropped, as bench_reader closes it.
 pub(super) fn sub_worker(
     opts: &Options,
+    tls: Option<&TlsClient>,
     subscribed: Option<&Gate>,
     start: &Gate,
     consumed: &AtomicU64,
@@ -154,18 +167,29 @@ pub(super) fn sub_worker(
     let timestamps = subscribed.is_some();
     let mut subscribed = subscribed.map(Arrival::new);
     let mut start = Arrival::new(start);
-    let mut stream = connect(&opts.nsqd_tcp_address)?;
-    let mut reader = FrameReader::new(opts.size);
-    let mut hello = MAGIC_V2.to_vec();
-    hello.extend_from_slice(&identify_cmd("reader"));
-    hello.extend_from_slice(format!("SUB {} {}\n", opts.topic, opts.channel).as_bytes());
-    stream.write_all(&hello)?;
-    expect_ok(&mut reader, &mut stream, "IDENTIFY")?;
-    expect_ok(&mut reader, &mut stream, "SUB")?;
+    let sub = format!("SUB {} {}\n", opts.topic, opts.channel);
+    let (conn, mut reader) = open(opts, tls, "reader", Some(sub.as_bytes()))?;
     if let Some(s) = subscribed.as_mut() {
         s.arrive();
     }
-    stream.set_read_timeout(Some(Duration::from_millis(20)))?;
+    conn.tcp()
+        .set_read_timeout(Some(Duration::from_millis(20)))?;
+    match conn {
+        Conn::Plain(mut s) => sub_loop(opts, timestamps, &mut start, &mut s, &mut reader, consumed),
+        #[cfg(feature = "tls")]
+        Conn::Tls(mut s) => sub_loop(opts, timestamps, &mut start, &mut *s, &mut reader, consumed),
+    }
+}
+
+/// A reader's barrier, RDY and FINs over its subscribed `stream`.
+fn sub_loop<S: Read + Write>(
+    opts: &Options,
+    timestamps: bool,
+    start: &mut Arrival<'_>,
+    stream: &mut S,
+    reader: &mut FrameReader,
+    consumed: &AtomicU64,
+) -> io::Result<SubResult> {
     let mut out: Vec<u8> = Vec::with_capacity(2 * FLUSH_AT);
     let mut hist = timestamps.then(Histogram::default);
     let (mut msgs, mut bytes) = (0u64, 0u64);
@@ -216,7 +240,7 @@ pub(super) fn sub_worker(
         if Instant::now() >= end {
             break;
         }
-        match reader.fill(&mut stream) {
+        match reader.fill(stream) {
             Ok(()) => {}
             Err(e)
                 if matches!(
@@ -233,12 +257,18 @@ pub(super) fn sub_worker(
     })
 }
 
-pub(super) fn pub_shared(opts: &Options, consumed: Arc<AtomicU64>, stamp: bool) -> PubShared {
+pub(super) fn pub_shared(
+    opts: &Options,
+    consumed: Arc<AtomicU64>,
+    stamp: bool,
+    tls: Option<TlsClient>,
+) -> PubShared {
     PubShared {
         opts: opts.clone(),
         reserved: AtomicU64::new(0),
         sent: AtomicU64::new(0),
         consumed,
         stamp,
+        tls,
     }
 }
