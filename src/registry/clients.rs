@@ -42,8 +42,8 @@ pub struct ClientInfo {
     pub auth_identity: Option<(String, String)>,
     /// The compression IDENTIFY negotiated: `"deflate"`, `"snappy"` or `""`.
     pub compression: &'static str,
-    /// What the TLS handshake agreed, once it is done.
-    pub tls: Option<crate::tls::TlsInfo>,
+    /// What the TLS handshake agreed, once it is done (boxed: most clients have none).
+    pub tls: Option<Box<crate::tls::TlsInfo>>,
 }
 
 /// Why a SUB was refused; `Display` is the text after `E_SUB_FAILED `.

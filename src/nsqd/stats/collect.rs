@@ -104,7 +104,7 @@ fn client_stats(
         pub_counts: pub_counts(info, topic_filter),
         auth_identity: info.auth_identity.clone(),
         compression: info.compression,
-        tls: info.tls.clone(),
+        tls: info.tls.as_deref().cloned(),
     }
 }
 

@@ -128,7 +128,7 @@ impl V2Handler {
                 info.cipher_suite
             );
             if let Some(c) = lock(&self.registry).clients.get_mut(&client) {
-                c.tls = Some(info);
+                c.tls = Some(Box::new(info));
             }
         }
         if pending {
