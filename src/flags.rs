@@ -7,9 +7,13 @@
 //! duration syntax (`1m30s`, `250ms`) both ways, and the help text in the
 //! layout of Go's `flag.PrintDefaults`.
 //!
+//! `--config=FILE` (`config_file`) gives the same flags from a TOML file, as Go's
+//! nsqd and nsqlookupd read it.
+//!
 //! A program describes its flags as a table of [`FlagSpec`]s, calls [`parse`],
 //! then reads typed values out of the [`Parsed`] result.
 
+pub mod config_file;
 mod parse;
 mod program;
 mod spec;
@@ -17,7 +21,7 @@ mod usage;
 mod values;
 
 pub use parse::{parse, Parsed};
-pub use program::{parse_program, parse_tool, Invocation};
+pub use program::{parse_program, parse_program_with_keys, parse_tool, Invocation};
 pub use spec::{FlagError, FlagKind, FlagSpec};
 pub use usage::usage;
 pub use values::{parse_bool, parse_duration};
@@ -31,3 +35,6 @@ pub(crate) mod program_tests;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod config_file_tests;

@@ -96,10 +96,6 @@ fn nsqd_refusals() -> Vec<(&'static str, String)> {
             "--auth-http-request-method=put",
             "nsqd: --auth-http-request-method must be post or get".to_string(),
         ),
-        (
-            "--config=nsqd.toml",
-            "nsqd: --config is not supported yet; pass flags".to_string(),
-        ),
     ];
     let needs = |flag: &str, feature: &str| {
         format!("nsqd: --{flag} needs nsqd built with `cargo build --features {feature}`")
@@ -172,17 +168,7 @@ fn nsqd_accepts_those_flags_at_their_default() {
 }
 
 #[test]
-fn nsqlookupd_refuses_config_and_accepts_it_empty() {
-    assert_refused(
-        env!("CARGO_BIN_EXE_nsqlookupd"),
-        &strings(&[
-            "--tcp-address=127.0.0.1:0",
-            "--http-address=127.0.0.1:0",
-            "--config=nsqlookupd.toml",
-        ]),
-        2,
-        "nsqlookupd: --config is not supported yet; pass flags",
-    );
+fn nsqlookupd_accepts_config_empty() {
     let lookupd = common::Lookupd::start(&["--config="]);
     assert!(lookupd.log_text().contains("HTTP: listening on "));
 }

@@ -2,6 +2,7 @@
 //! or `-name value`, booleans alone, repeatable list flags, stopping at the first
 //! non-flag or `--`; and the typed getters on the [`Parsed`] result.
 
+use super::config_file::FileValue;
 use super::spec::{FlagError, FlagKind, FlagSpec};
 use super::values::{parse_bool, parse_duration, parse_unsigned, split_sign};
 use std::collections::HashMap;
@@ -72,6 +73,19 @@ impl Parsed {
     /// Whether the flag appeared on the command line.
     pub fn is_set(&self, name: &str) -> bool {
         self.given.contains_key(name)
+    }
+
+    /// Sets the flags the command line left unset from `values` (a config file's), as
+    /// if given; returns those that took effect.
+    pub fn fill_unset(&mut self, values: Vec<FileValue>) -> Vec<FileValue> {
+        let mut used = Vec::new();
+        for value in values {
+            if !self.given.contains_key(value.flag) {
+                self.given.insert(value.flag, value.values.clone());
+                used.push(value);
+            }
+        }
+        used
     }
 
     /// The last value given for `name`, else its default.

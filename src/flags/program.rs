@@ -1,6 +1,8 @@
-//! A whole program's or tool's command line: `-help`, `-version`, the unsupported
-//! `-config`, leftover arguments refused, then the program's own options.
+//! A whole program's or tool's command line: `-help`, `-version`, `-config=FILE`
+//! (values from a TOML file under the command line's), leftover arguments refused,
+//! then the program's own options.
 
+use super::config_file::{self, default_config_key};
 use super::parse::{parse, Parsed};
 use super::spec::{FlagError, FlagSpec};
 use super::usage::usage;
@@ -17,7 +19,8 @@ pub enum Invocation<T> {
 }
 
 /// Parses a program's command line (`args` excludes the program name): `-help`,
-/// `-version`, the unsupported `-config`, then `build` turns the flags into options.
+/// `-version`, `-config=FILE` (each key the flag name with `-` → `_`), then `build`
+/// turns the flags into options.
 ///
 /// Unlike Go, which ignores them, leftover positional arguments are rejected, so a
 /// mistaken `-deflate false` does not silently mean `-deflate`.
@@ -27,7 +30,21 @@ pub fn parse_program<T>(
     args: &[String],
     build: impl FnOnce(&Parsed) -> Result<T, String>,
 ) -> Result<Invocation<T>, String> {
-    let parsed = match parse(specs, args) {
+    parse_program_with_keys(program, specs, &default_config_key, args, build)
+}
+
+/// [`parse_program`] for a program whose config file names some flags differently:
+/// `key_of` gives a flag's config key (`None`: not settable from the file).
+///
+/// A value the file sets and `build` rejects comes back naming its key.
+pub fn parse_program_with_keys<T>(
+    program: &str,
+    specs: &[FlagSpec],
+    key_of: &dyn Fn(&str) -> Option<String>,
+    args: &[String],
+    build: impl FnOnce(&Parsed) -> Result<T, String>,
+) -> Result<Invocation<T>, String> {
+    let mut parsed = match parse(specs, args) {
         Ok(parsed) => parsed,
         Err(FlagError::Help) => return Ok(Invocation::Help(usage(program, specs))),
         Err(e) => return Err(e.to_string()),
@@ -40,14 +57,14 @@ pub fn parse_program<T>(
     if parsed.get_bool("version").map_err(|e| e.to_string())? {
         return Ok(Invocation::Version);
     }
-    if !parsed
-        .get_string("config")
-        .map_err(|e| e.to_string())?
-        .is_empty()
-    {
-        return Err("--config is not supported yet; pass flags".to_string());
+    let path = parsed.get_string("config").map_err(|e| e.to_string())?;
+    if path.is_empty() {
+        return build(&parsed).map(|opts| Invocation::Run(Box::new(opts)));
     }
-    build(&parsed).map(|opts| Invocation::Run(Box::new(opts)))
+    let from_file = parsed.fill_unset(config_file::load(&path, specs, key_of)?);
+    build(&parsed)
+        .map(|opts| Invocation::Run(Box::new(opts)))
+        .map_err(|e| config_file::blame(e, &path, &from_file))
 }
 
 /// Parses a tool's command line (`to_nsq`, `nsq_tail`, ...; `args` excludes the

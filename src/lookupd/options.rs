@@ -4,6 +4,8 @@
 //! [`parse_args`] turns `argv[1..]` into a [`Command`]: run with [`Options`],
 //! print help, or print the version. A rejected command line comes back as the
 //! one-line message the binary prints to stderr before exiting with status 2.
+//! `--config=FILE` gives the same flags from a TOML file, each key the flag name
+//! with `-` → `_` (`inactive_producer_timeout = "10s"`); the command line wins.
 
 use std::time::Duration;
 
@@ -46,7 +48,7 @@ impl Default for Options {
 /// What the command line asks nsqlookupd to do.
 pub type Command = flags::Invocation<Options>;
 
-/// Parses nsqlookupd's command line. `args` excludes the program name (`argv[1..]`).
+/// Parses nsqlookupd's command line (and the `--config` file it names). `args` excludes the program name (`argv[1..]`).
 pub fn parse_args(args: &[String]) -> Result<Command, String> {
     let specs = flag_specs(&Options::default());
     flags::parse_program("nsqlookupd", &specs, args, options_from)
@@ -222,8 +224,8 @@ mod tests {
             "invalid boolean value \"maybe\" for -verbose: parse error"
         );
         assert_eq!(
-            err(&["--config=nsqlookupd.toml"]),
-            "--config is not supported yet; pass flags"
+            err(&["--config=/nonexistent/l.toml"]),
+            "failed to load config file /nonexistent/l.toml - open /nonexistent/l.toml: no such file or directory"
         );
         assert_eq!(
             err(&["--log-level=loud"]),
@@ -235,5 +237,35 @@ mod tests {
             err(&["--node-id=1"]),
             "flag provided but not defined: -node-id"
         );
+    }
+
+    #[test]
+    fn config_file_sets_options_under_the_command_line() {
+        let path =
+            std::env::temp_dir().join(format!("nsq-rs-unit-{}-lookupd.toml", std::process::id()));
+        std::fs::write(
+            &path,
+            "tcp_address = \"127.0.0.1:5160\"\nbroadcast_address = \"lookupd.example\"\n\
+             inactive_producer_timeout = \"1m\"\ntombstone_lifetime = 2000\nlog_level = \"warn\"\n",
+        )
+        .unwrap();
+        let config = format!("--config={}", path.display());
+        let opts = run(&[&config, "--tcp-address=127.0.0.1:0"]);
+        assert_eq!(opts.tcp_address, "127.0.0.1:0");
+        assert_eq!(opts.broadcast_address, "lookupd.example");
+        assert_eq!(opts.inactive_producer_timeout, Duration::from_secs(60));
+        assert_eq!(opts.tombstone_lifetime, Duration::from_secs(2));
+        assert_eq!(opts.log_level, "warn");
+        std::fs::write(&path, "tombstone_lifetime = \"soon\"\n").unwrap();
+        assert_eq!(
+            err(&[&config]),
+            format!("{config}: key \"tombstone_lifetime\": invalid value \"soon\" for flag -tombstone-lifetime: parse error")
+        );
+        std::fs::write(&path, "nsqlookupd_tcp_addresses = []\n").unwrap();
+        assert_eq!(
+            err(&[&config]),
+            format!("{config}: unknown key \"nsqlookupd_tcp_addresses\"")
+        );
+        let _ = std::fs::remove_file(path);
     }
 }

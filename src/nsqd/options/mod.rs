@@ -7,7 +7,7 @@
 //!
 //! Files (each imports only those listed before it):
 //! - `settings.rs`: [`Options`] and Go's defaults.
-//! - `specs.rs`: the flag table (names, kinds, defaults, help).
+//! - `specs.rs`: the flag table (names, kinds, defaults, help) and config keys.
 //! - `checks.rs`: reading the parsed flags into [`Options`], with Go's checks.
 
 mod checks;
@@ -15,6 +15,7 @@ mod settings;
 mod specs;
 
 pub use settings::Options;
+pub(crate) use specs::{config_key, config_keys};
 
 use crate::flags;
 use checks::options_from;
@@ -23,10 +24,11 @@ use specs::flag_specs;
 /// What the command line asks nsqd to do.
 pub type Command = flags::Invocation<Options>;
 
-/// Parses nsqd's command line. `args` excludes the program name (`argv[1..]`).
+/// Parses nsqd's command line (and the `--config` file it names, keys as Go nsqd's).
+/// `args` excludes the program name (`argv[1..]`).
 pub fn parse_args(args: &[String]) -> Result<Command, String> {
     let specs = flag_specs(&Options::default());
-    flags::parse_program("nsqd", &specs, args, options_from)
+    flags::parse_program_with_keys("nsqd", &specs, &config_key, args, options_from)
 }
 
 #[cfg(test)]

@@ -1,8 +1,41 @@
 //! The table of nsqd's command-line flags: every flag Go nsqd accepts, its kind, its
-//! default (taken from [`Options::default`]) and its help text. No checks here.
+//! default (taken from [`Options::default`]) and its help text; and each flag's
+//! config key (`--config` files, `/config/:opt`). No checks here.
 
 use super::settings::Options;
 use crate::flags::{FlagKind, FlagSpec};
+
+/// The flags Go nsqd names differently in a config file (and in `/config/:opt`):
+/// (flag, config key). Every other flag's key is its name with `-` → `_`.
+pub(crate) const RENAMED_CONFIG_KEYS: [(&str, &str); 4] = [
+    ("node-id", "id"),
+    ("lookupd-tcp-address", "nsqlookupd_tcp_addresses"),
+    ("auth-http-address", "auth_http_addresses"),
+    (
+        "e2e-processing-latency-percentile",
+        "e2e_processing_latency_percentiles",
+    ),
+];
+
+/// A flag's config key, as `--config` files and `/config/:opt` name it; `None` for the
+/// flags that are no option (`config`, `version`, the deprecated `worker-id`).
+pub(crate) fn config_key(flag: &str) -> Option<String> {
+    if flag == "worker-id" {
+        return None;
+    }
+    match RENAMED_CONFIG_KEYS.iter().find(|(f, _)| *f == flag) {
+        Some((_, key)) => Some(key.to_string()),
+        None => crate::flags::config_file::default_config_key(flag),
+    }
+}
+
+/// The config keys of every flag that has one (see [`config_key`]).
+pub(crate) fn config_keys() -> Vec<String> {
+    flag_specs(&Options::default())
+        .iter()
+        .filter_map(|s| config_key(s.name))
+        .collect()
+}
 
 /// The flags, with `d`'s values as their defaults.
 pub(super) fn flag_specs(d: &Options) -> Vec<FlagSpec> {

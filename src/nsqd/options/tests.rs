@@ -118,8 +118,8 @@ fn go_style_errors() {
         "invalid boolean value \"maybe\" for -deflate: parse error"
     );
     assert_eq!(
-        err(&["--config=nsqd.toml"]),
-        "--config is not supported yet; pass flags"
+        err(&["--config=/nonexistent/nsqd.toml"]),
+        "failed to load config file /nonexistent/nsqd.toml - open /nonexistent/nsqd.toml: no such file or directory"
     );
     assert!(err(&["--deflate", "false"]).contains("unexpected argument \"false\""));
 }
@@ -264,5 +264,109 @@ fn compression_flags_need_their_feature() {
             }
         }
         assert!(parse(&[&format!("--{flag}=false")]).is_ok(), "{flag}=false");
+    }
+}
+
+/// Writes `text` to a fresh temp file and returns its path.
+fn config_file(tag: &str, text: &str) -> String {
+    let path = std::env::temp_dir().join(format!("nsq-rs-unit-{}-{tag}.toml", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn config_file_in_go_style_sets_options() {
+    let path = config_file(
+        "go-style",
+        r#"
+## Go's nsqd.cfg.example style
+log_level = "debug"
+id = 42
+tcp_address = "127.0.0.1:5150"
+mem_queue_size = 500
+max_msg_size = 2048
+msg_timeout = "90s"
+max_req_timeout = 7200000 # an integer duration is milliseconds, as in go-options
+nsqlookupd_tcp_addresses = ["127.0.0.1:4160", "127.0.0.1:5160"]
+e2e_processing_latency_percentiles = [0.5, 1.0, 0.99]
+statsd_mem_stats = false
+tls_required = false
+tls_min_version = ""
+verbose = false
+"#,
+    );
+    let opts = run(&[&format!("--config={path}"), "--mem-queue-size=7"]);
+    assert_eq!(opts.log_level, "debug");
+    assert_eq!(opts.node_id, 42);
+    assert_eq!(opts.tcp_address, "127.0.0.1:5150");
+    assert_eq!(opts.mem_queue_size, 7, "the command line beats the file");
+    assert_eq!(opts.max_msg_size, 2048);
+    assert_eq!(opts.msg_timeout, Duration::from_secs(90));
+    assert_eq!(opts.max_req_timeout, Duration::from_secs(7200));
+    assert_eq!(
+        opts.lookupd_tcp_addresses,
+        ["127.0.0.1:4160", "127.0.0.1:5160"]
+    );
+    assert_eq!(opts.e2e_processing_latency_percentiles, [1.0, 0.99, 0.5]);
+    assert!(!opts.statsd_mem_stats);
+    assert_eq!(opts.tls_required, "false");
+    assert_eq!(opts.tls_min_version, "tls1.0");
+    assert_eq!(opts.http_address, Options::default().http_address);
+    let _ = std::fs::remove_file(path);
+}
+
+#[test]
+fn config_file_errors_name_the_key() {
+    let cases = [
+        ("tcp_adress = \"x\"", "unknown key \"tcp_adress\""),
+        (
+            "lookupd_tcp_address = [\"a:1\"]",
+            "unknown key \"lookupd_tcp_address\"",
+        ),
+        ("worker_id = 3", "unknown key \"worker_id\""),
+        (
+            "mem_queue_size = \"abc\"",
+            "key \"mem_queue_size\": invalid value \"abc\" for flag -mem-queue-size: parse error",
+        ),
+        (
+            "mem_queue_size = -1",
+            "key \"mem_queue_size\": --mem-queue-size must be >= 0",
+        ),
+        (
+            "msg_timeout = true",
+            "key \"msg_timeout\": invalid value true: expected a duration string like \"60s\"",
+        ),
+        (
+            "max_msg_timeout = \"1x\"",
+            "key \"max_msg_timeout\": invalid value \"1x\" for flag -max-msg-timeout: parse error",
+        ),
+        (
+            "tls_required = \"maybe\"",
+            "key \"tls_required\": invalid boolean value \"maybe\" for -tls-required: parse error",
+        ),
+    ];
+    for (i, (text, want)) in cases.into_iter().enumerate() {
+        let path = config_file(&format!("bad-{i}"), text);
+        assert_eq!(
+            err(&[&format!("--config={path}")]),
+            format!("--config={path}: {want}")
+        );
+        let _ = std::fs::remove_file(path);
+    }
+    let path = config_file("syntax", "a = 1\nmem_queue_size = \n");
+    assert_eq!(
+        err(&[&format!("--config={path}")]),
+        format!("failed to load config file {path} - line 2: string values must be quoted, expected literal string")
+    );
+    let _ = std::fs::remove_file(path);
+}
+
+#[test]
+fn every_config_key_is_a_config_api_name() {
+    let opts = Options::default();
+    for key in config_keys() {
+        if key != "verbose" {
+            assert!(crate::nsqd::config_api::get(&opts, &key).is_some(), "{key}");
+        }
     }
 }
