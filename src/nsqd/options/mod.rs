@@ -15,7 +15,9 @@ mod settings;
 mod specs;
 
 pub use settings::Options;
-pub(crate) use specs::{config_key, config_keys};
+pub(crate) use specs::config_key;
+#[cfg(test)]
+use specs::config_keys;
 
 use crate::flags;
 use checks::options_from;

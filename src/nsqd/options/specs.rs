@@ -30,6 +30,7 @@ pub(crate) fn config_key(flag: &str) -> Option<String> {
 }
 
 /// The config keys of every flag that has one (see [`config_key`]).
+#[cfg(test)]
 pub(crate) fn config_keys() -> Vec<String> {
     flag_specs(&Options::default())
         .iter()
