@@ -1,6 +1,11 @@
 //! A synchronous NSQ client on std threads: [`Conn`] (one V2 connection, TLS and
 //! compression as negotiated), a [`Producer`] and a [`Consumer`] mirroring go-nsq,
 //! and the tools' TLS flags (`tls_flags`). Every byte on the wire comes from [`crate::proto`].
+//!
+//! The client logs through the `log` crate and installs no logger: an application
+//! sees its lines (go-nsq's wording: connecting, backoff, lookupd errors, each
+//! repeated failure once with a count) through whatever logger it installs, or not at
+//! all. A deliberate stop logs nothing above DEBUG.
 
 pub mod config;
 pub mod conn;

@@ -162,6 +162,11 @@ fn read_loop(mut reader: Reader, link: Arc<Link>, addr: String) {
                 log::warn!("producer({addr}): message frame on a producer connection");
                 break None;
             }
+            // A close of our own (stop, a failed write) ends the read too: not news.
+            Err(e) if link.is_closed() => {
+                log::debug!("producer({addr}): connection closed ({e})");
+                break None;
+            }
             Err(e) => {
                 log::info!("producer({addr}): connection lost: {e}");
                 break None;

@@ -73,6 +73,35 @@ pub struct IdentifyRequest {
     pub deflate_level: Option<i64>,
 }
 
+/// Shown as Go's nsqd logs it (`%+v` of its struct, unset fields as Go's zero values):
+/// `{ClientID:vm Hostname:vm HeartbeatInterval:30000 ... MsgTimeout:0}`.
+impl std::fmt::Display for IdentifyRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        let num = |v: Option<i64>| v.unwrap_or(0);
+        let flag = |v: Option<bool>| v.unwrap_or(false);
+        write!(
+            f,
+            "{{ClientID:{} Hostname:{} HeartbeatInterval:{} OutputBufferSize:{} \
+             OutputBufferTimeout:{} FeatureNegotiation:{} TLSv1:{} Deflate:{} \
+             DeflateLevel:{} Snappy:{} SampleRate:{} UserAgent:{} MsgTimeout:{}}}",
+            text(&self.client_id),
+            text(&self.hostname),
+            num(self.heartbeat_interval),
+            num(self.output_buffer_size),
+            num(self.output_buffer_timeout),
+            flag(self.feature_negotiation),
+            flag(self.tls_v1),
+            flag(self.deflate),
+            num(self.deflate_level),
+            flag(self.snappy),
+            num(self.sample_rate),
+            text(&self.user_agent),
+            num(self.msg_timeout),
+        )
+    }
+}
+
 /// A connection's negotiated settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Negotiated {
@@ -241,6 +270,23 @@ pub fn reply_json(req: &IdentifyRequest, n: &Negotiated, limits: &IdentifyLimits
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shown_as_gos_nsqd_logs_it() {
+        let req = IdentifyRequest {
+            client_id: Some("vm".into()),
+            user_agent: Some("to_nsq/1.3.0".into()),
+            feature_negotiation: Some(true),
+            heartbeat_interval: Some(30000),
+            ..Default::default()
+        };
+        assert_eq!(
+            req.to_string(),
+            "{ClientID:vm Hostname: HeartbeatInterval:30000 OutputBufferSize:0 \
+             OutputBufferTimeout:0 FeatureNegotiation:true TLSv1:false Deflate:false \
+             DeflateLevel:0 Snappy:false SampleRate:0 UserAgent:to_nsq/1.3.0 MsgTimeout:0}"
+        );
+    }
 
     fn limits() -> IdentifyLimits {
         IdentifyLimits {

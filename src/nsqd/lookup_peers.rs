@@ -3,6 +3,10 @@
 //! ports, then `REGISTER` for every topic and channel; `REGISTER`/`UNREGISTER` as they
 //! come and go; `PING` every 15 s. A lost connection is re-dialled with backoff and the
 //! whole registration replayed, so nothing queued while it was down matters.
+//! As in Go, each `REGISTER`/`UNREGISTER` sent is logged at INFO
+//! (`LOOKUPD(<addr>): topic REGISTER t`) and each heartbeat at DEBUG; a lookupd that
+//! stays down is logged once, then with a count of the failed retries
+//! ([`Repeats`]), not once per retry.
 //!
 //! The registry tells us of changes through its listener, with its lock held, so the
 //! listener only queues onto each peer's channel. Peer threads take the registry lock
@@ -18,6 +22,7 @@
 //! (`nsqd::v2`) without holding up any other connection.
 
 use crate::http::client;
+use crate::logging::Repeats;
 use crate::reactor::Wakeup;
 use crate::registry::Change;
 use crate::registry::{lock, SharedRegistry};
@@ -34,6 +39,8 @@ pub const PING_INTERVAL: Duration = Duration::from_secs(15);
 /// Dial timeout and the deadline of every read and write, as in nsqd.
 const IO_TIMEOUT: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(15);
+/// The same connection failure is logged at most this often (with a count).
+const REPORT_EVERY: Duration = Duration::from_secs(60);
 /// Largest reply accepted from a lookupd.
 const MAX_REPLY: usize = 5 * 1024 * 1024;
 
@@ -386,6 +393,8 @@ struct Worker {
 
 impl Worker {
     fn run(self, rx: &std::sync::mpsc::Receiver<Msg>) {
+        let address = &self.address;
+        let failures = Repeats::new(REPORT_EVERY);
         let mut conn: Option<TcpStream> = None;
         let mut backoff = Duration::from_millis(500);
         let mut retry_at = Instant::now();
@@ -398,16 +407,20 @@ impl Worker {
                         return;
                     }
                 }
+                log::debug!("LOOKUP connecting to {address}");
                 match self.connect() {
                     Ok(stream) => {
-                        log::info!("LOOKUP({}): connected and registered", self.address);
+                        failures.reset();
+                        log::info!("LOOKUP({address}): connected and registered");
                         conn = Some(stream);
                         self.connected.store(true, Ordering::SeqCst);
                         backoff = Duration::from_millis(500);
                         next_ping = Instant::now() + PING_INTERVAL;
                     }
                     Err(e) => {
-                        log::warn!("LOOKUP({}): {e}; retrying in {backoff:?}", self.address);
+                        let text = format!("LOOKUP({address}): {e}; retrying");
+                        failures.log(log::Level::Warn, text);
+                        log::debug!("LOOKUP({address}): next try in {backoff:?}");
                         retry_at = Instant::now() + backoff;
                         backoff = (backoff * 2).min(MAX_BACKOFF);
                     }
@@ -423,8 +436,9 @@ impl Worker {
                 }
             };
             if let Some(stream) = conn.as_mut() {
+                log_command(address, &command);
                 if let Err(e) = send_command(stream, command.as_bytes()) {
-                    log::warn!("LOOKUP({}): lost connection: {e}", self.address);
+                    log::warn!("LOOKUP({address}): lost connection: {e}");
                     conn = None;
                     self.connected.store(false, Ordering::SeqCst);
                     retry_at = Instant::now();
@@ -455,14 +469,16 @@ impl Worker {
         let mut identify = b"IDENTIFY\n".to_vec();
         identify.extend_from_slice(&(body.len() as i32).to_be_bytes());
         identify.extend_from_slice(body.as_bytes());
+        log::debug!("LOOKUPD({}): sending IDENTIFY {body}", self.address);
         let reply = send_command(&mut stream, &identify)?;
+        let info = String::from_utf8_lossy(&reply);
+        log::info!("LOOKUPD({}): peer info {info}", self.address);
         self.remember_http_address(&reply);
         let registrations = lock(&self.registry).registrations();
         for (topic, channel) in registrations {
-            send_command(
-                &mut stream,
-                command_for(&Change::Registered(topic, channel)).as_bytes(),
-            )?;
+            let command = command_for(&Change::Registered(topic, channel));
+            log_command(&self.address, &command);
+            send_command(&mut stream, command.as_bytes())?;
         }
         Ok(stream)
     }
@@ -497,6 +513,21 @@ fn command_for(change: &Change) -> String {
         Some(c) => format!("{verb} {topic} {c}\n"),
         None => format!("{verb} {topic}\n"),
     }
+}
+
+/// Logs a command about to go to the lookupd at `address` as Go's nsqd does:
+/// registrations at INFO (`LOOKUPD(addr): channel REGISTER t c`), heartbeats at DEBUG.
+fn log_command(address: &str, command: &str) {
+    let command = command.trim_end();
+    if command == "PING" {
+        log::debug!("LOOKUPD({address}): sending heartbeat");
+        return;
+    }
+    let branch = match command.split(' ').count() {
+        3 => "channel",
+        _ => "topic",
+    };
+    log::info!("LOOKUPD({address}): {branch} {command}");
 }
 
 /// Writes a command and reads its `[int32 size][data]` reply; an `E_` reply is an error.

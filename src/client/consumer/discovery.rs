@@ -3,21 +3,32 @@
 //! closes) and the directly configured nsqds (re-dialed every
 //! `lookupd_poll_interval` while missing). It only decides whom to dial; opening a
 //! link is [`Inner::connect`]'s job.
+//!
+//! One poll asks each lookupd at most once (go-nsq asks up to three times, even the
+//! same one), and the same failure repeated is logged once with a count
+//! ([`Repeats`]), so a lookupd that is down costs one line, not three a poll.
 
 use super::lookup;
 use super::Inner;
 use crate::client::Error;
+use crate::logging::Repeats;
+use log::Level;
 use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// How many lookupds one poll tries before giving up until the next (go-nsq's 3).
 const TRIES_PER_POLL: usize = 3;
+/// The same failure is logged at most this often (with a count of the repeats).
+const REPORT_EVERY: Duration = Duration::from_secs(10);
 
 /// Discovery state, with a condvar for the discovery thread.
 #[derive(Debug)]
 pub(super) struct Discovery {
     state: Mutex<DiscoveryState>,
     wake: Condvar,
+    /// Failed lookupd queries and failed dials, each collapsed while it repeats.
+    query_errors: Repeats,
+    dial_errors: Repeats,
 }
 
 #[derive(Debug)]
@@ -44,6 +55,8 @@ impl Discovery {
                 next_retry,
             }),
             wake: Condvar::new(),
+            query_errors: Repeats::new(REPORT_EVERY),
+            dial_errors: Repeats::new(REPORT_EVERY),
         }
     }
 
@@ -98,6 +111,11 @@ impl Discovery {
         }
     }
 
+    /// How many lookupds are configured.
+    fn lookupd_count(&self) -> usize {
+        self.lock().lookupds.len()
+    }
+
     /// The next lookupd in round-robin order.
     fn next_lookupd(&self) -> Option<String> {
         let mut state = self.lock();
@@ -110,11 +128,12 @@ impl Discovery {
     }
 }
 
-/// One poll: ask lookupds in turn (up to [`TRIES_PER_POLL`]) until one answers,
-/// then dial every producer not yet connected.
+/// One poll: ask lookupds in turn (up to [`TRIES_PER_POLL`], each at most once)
+/// until one answers, then dial every producer not yet connected.
 pub(super) fn poll_lookupds(inner: &std::sync::Arc<Inner>) {
     let config = &inner.config;
-    for _ in 0..TRIES_PER_POLL {
+    let tries = TRIES_PER_POLL.min(inner.discovery.lookupd_count());
+    for _ in 0..tries {
         let Some(addr) = inner.discovery.next_lookupd() else {
             return;
         };
@@ -127,20 +146,28 @@ pub(super) fn poll_lookupds(inner: &std::sync::Arc<Inner>) {
             config.tls_config.as_ref(),
         ) {
             Ok(producers) => {
+                inner.discovery.query_errors.reset();
                 for nsqd in producers {
                     dial(inner, &nsqd);
                 }
                 return;
             }
-            Err(e) => log::error!("error querying nsqlookupd ({addr}) - {e}"),
+            Err(e) => inner.discovery.query_errors.log(
+                Level::Error,
+                format_args!("error querying nsqlookupd ({addr}) - {e}"),
+            ),
         }
     }
 }
 
 fn dial(inner: &std::sync::Arc<Inner>, addr: &str) {
     match inner.connect(addr) {
-        Ok(()) | Err(Error::Stopped) => {}
-        Err(e) => log::warn!("({addr}) error connecting to nsqd - {e}"),
+        Ok(()) => inner.discovery.dial_errors.reset(),
+        Err(Error::Stopped) => {}
+        Err(e) => inner.discovery.dial_errors.log(
+            Level::Warn,
+            format_args!("({addr}) error connecting to nsqd - {e}"),
+        ),
     }
 }
 

@@ -1,6 +1,9 @@
 //! A V2 connection's input batch: the protocol magic, parsing every complete command,
 //! the auth rules and topic-creation holds that make commands wait, routing each
 //! command to its executor, error replies, and resuming once the wait is over.
+//! At `--log-level=debug` every command is logged as Go's nsqd does
+//! (`PROTOCOL(V2): client(1) SUB t c`, bodies and secrets left out); the line is
+//! only formatted when debug is on.
 
 use super::auth_flow::AuthStep;
 use super::codec::{out, send_error, take_input};
@@ -11,6 +14,7 @@ use crate::proto::{self, Command, ProtoError, MAGIC_V2};
 use crate::reactor::{ConnId, Handler, Net};
 use crate::registry::lock;
 use crate::registry::{ClientId, Registry};
+use std::fmt;
 use std::time::Instant;
 
 impl V2Handler {
@@ -72,6 +76,7 @@ impl V2Handler {
                             let name = publish_name(&command);
                             first_publish = name.zip(out(net, id)).map(|(c, o)| (o.len(), c));
                         }
+                        log::debug!("PROTOCOL(V2): client({client}) {}", Shown(&command));
                         let result = self.execute(&mut registry, net, id, client, command, now);
                         switched = !layered
                             && result.is_ok()
@@ -168,4 +173,35 @@ fn held_new_topic(registry: &mut Registry, command: &Command<'_>) -> Option<Stri
         _ => return None,
     };
     registry.create_topic(topic).then(|| topic.to_string())
+}
+
+/// A command as the debug log shows it: its name and parameters, never a body or
+/// an AUTH secret.
+struct Shown<'a, 'b>(&'a Command<'b>);
+
+impl fmt::Display for Shown<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let id = |id: &[u8]| String::from_utf8_lossy(id).into_owned();
+        match self.0 {
+            Command::Identify(body) => write!(f, "IDENTIFY ({} bytes)", body.len()),
+            Command::Auth(_) => f.write_str("AUTH"),
+            Command::Sub { topic, channel } => write!(f, "SUB {topic} {channel}"),
+            Command::Rdy(Some(count)) => write!(f, "RDY {count}"),
+            Command::Rdy(None) => f.write_str("RDY (closing: ignored)"),
+            Command::Fin(msg) => write!(f, "FIN {}", id(msg)),
+            Command::Req { id: msg, delay_ms } => write!(f, "REQ {} {delay_ms}", id(msg)),
+            Command::Touch(msg) => write!(f, "TOUCH {}", id(msg)),
+            Command::Cls => f.write_str("CLS"),
+            Command::Nop => f.write_str("NOP"),
+            Command::Pub { topic, body } => write!(f, "PUB {topic} ({} bytes)", body.len()),
+            Command::Mpub { topic, bodies } => {
+                write!(f, "MPUB {topic} ({} messages)", bodies.len())
+            }
+            Command::Dpub {
+                topic,
+                defer_ms,
+                body,
+            } => write!(f, "DPUB {topic} {defer_ms} ({} bytes)", body.len()),
+        }
+    }
 }

@@ -46,6 +46,7 @@ impl Handler for V2Handler {
             },
         );
         log::info!("TCP: new client({peer})");
+        log::debug!("TCP: client({client}) is {peer}");
         let mut conn = V2Conn::new(client, settings, now);
         conn.arm_timer(timers);
         conn

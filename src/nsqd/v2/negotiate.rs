@@ -47,7 +47,7 @@ impl V2Handler {
             info.output_buffer_size = settings.output_buffer_size;
             info.output_buffer_timeout = settings.output_buffer_timeout;
         }
-        log::debug!("client({client}) IDENTIFY: {req:?}");
+        log::debug!("client({client}) IDENTIFY: {req}");
         if req.feature_negotiation != Some(true) {
             send_response(net, id, b"OK");
             return Ok(());
