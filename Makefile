@@ -3,14 +3,23 @@
 
 CARGO ?= cargo
 DATA ?= ./data
+PREFIX ?= /usr/local
+DESTDIR ?=
+TARGET_DIR = $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: build release run test test-all-features test-minimal test-stress lint fmt venv static bench clean
+.PHONY: build release install run test test-all-features test-minimal test-stress lint fmt venv static bench clean
 
 build:
 	$(CARGO) build --bins
 
 release:
 	$(CARGO) build --release --bins
+
+## install: a release build's nsqd, nsqlookupd, to_nsq, nsq_tail, nsq_stat and
+## nsq_to_file (not nsq_bench) into $(DESTDIR)$(PREFIX)/bin; PREFIX defaults to
+## /usr/local, the build directory follows CARGO_TARGET_DIR.
+install: release
+	bash scripts/install.sh "$(TARGET_DIR)/release" "$(DESTDIR)$(PREFIX)"
 
 ## run: nsqlookupd on :4160/:4161 and nsqd on :4150/:4151 registered with it, data in
 ## ./data; Ctrl-C stops both cleanly.

@@ -43,3 +43,12 @@ pub mod tls;
 /// The NSQ version nsq-rs reports to clients and tools (`/info`, IDENTIFY, lookupd).
 /// It is the Go release we are wire-compatible with; tools parse it as semver.
 pub const NSQ_VERSION: &str = "1.3.0";
+
+/// The one line every program and tool prints for `--version` (on stdout, exit 0):
+/// `nsqd v1.3.0 (nsq-rs 0.1.0)`, as Go's `nsqd v1.3.0 (built w/go1.21)`.
+pub fn version_line(program: &str) -> String {
+    format!(
+        "{program} v{NSQ_VERSION} (nsq-rs {})",
+        env!("CARGO_PKG_VERSION")
+    )
+}

@@ -29,11 +29,7 @@ pub fn run<O, S>(program: Program<O, S>, parsed: Result<Invocation<O>, String>) 
             return ExitCode::SUCCESS;
         }
         Ok(Invocation::Version) => {
-            println!(
-                "{name} v{} (nsq-rs {})",
-                crate::NSQ_VERSION,
-                env!("CARGO_PKG_VERSION")
-            );
+            println!("{}", crate::version_line(name));
             return ExitCode::SUCCESS;
         }
         Err(message) => {

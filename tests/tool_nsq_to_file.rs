@@ -528,7 +528,7 @@ fn bad_flags_are_refused_with_gos_messages() {
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        format!("nsq_to_file v{}\n", nsq::NSQ_VERSION)
+        format!("{}\n", nsq::version_line("nsq_to_file"))
     );
 }
 

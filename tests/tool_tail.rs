@@ -354,7 +354,7 @@ fn help_goes_to_stderr_and_version_to_stdout() {
         ("nsq_tail", nsq_tail(&args(&["--version"]))),
     ] {
         assert!(out.status.success(), "{}", out.stderr);
-        assert_eq!(out.stdout_text(), format!("{name} v{}\n", nsq::NSQ_VERSION));
+        assert_eq!(out.stdout_text(), format!("{}\n", nsq::version_line(name)));
     }
 }
 

@@ -90,7 +90,7 @@ pub fn parse_tool(
         ));
     }
     if parsed.get_bool("version").map_err(|e| e.to_string())? {
-        println!("{program} v{}", crate::NSQ_VERSION);
+        println!("{}", crate::version_line(program));
         return Ok(None);
     }
     Ok(Some(parsed))

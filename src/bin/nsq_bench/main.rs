@@ -68,7 +68,8 @@ const USAGE_HEAD: &str = "Usage: nsq_bench <writer|reader|pubsub|sink> [flags]\n
   pubsub  --workers writers and --workers readers at once; bodies carry a send\n\
   \x20       timestamp; prints ops/s and end-to-end latency p50/p99/p99.9\n\
   sink    do-nothing V2 endpoint on --tcp-address: OK to IDENTIFY/SUB/PUB/MPUB,\n\
-  \x20       canned --size-byte messages up to each connection's RDY\n\n";
+  \x20       canned --size-byte messages up to each connection's RDY\n\
+nsq_bench -version prints the version; -help this text.\n\n";
 
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -214,6 +215,10 @@ fn main() -> ExitCode {
     };
     if matches!(mode.as_str(), "-h" | "-help" | "--help" | "help") {
         eprint!("{}", usage());
+        return ExitCode::SUCCESS;
+    }
+    if matches!(mode.as_str(), "-version" | "--version" | "version") {
+        println!("{}", nsq::version_line("nsq_bench"));
         return ExitCode::SUCCESS;
     }
     let parsed = match flags::parse(&specs, &args[1..]) {

@@ -231,11 +231,7 @@ fn main() -> ExitCode {
     let opts = match opts {
         Ok(opts) => opts,
         Err(Stop::Version) => {
-            println!(
-                "nsq_stat v{} (nsq-rs {})",
-                nsq::NSQ_VERSION,
-                env!("CARGO_PKG_VERSION")
-            );
+            println!("{}", nsq::version_line("nsq_stat"));
             return ExitCode::SUCCESS;
         }
         Err(Stop::Help) => {
