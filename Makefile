@@ -22,7 +22,9 @@ install: release
 	bash scripts/install.sh "$(TARGET_DIR)/release" "$(DESTDIR)$(PREFIX)"
 
 ## run: nsqlookupd on :4160/:4161 and nsqd on :4150/:4151 registered with it, data in
-## ./data; Ctrl-C stops both cleanly.
+## ./data; Ctrl-C stops both cleanly. If either fails to start (a port taken) or dies,
+## the other is stopped and `make run` fails. Addresses: LOOKUPD_TCP, LOOKUPD_HTTP,
+## NSQD_TCP, NSQD_HTTP (see scripts/run.sh).
 run: build
 	DATA=$(DATA) bash scripts/run.sh
 

@@ -1,21 +1,49 @@
 #!/usr/bin/env bash
 # `make run`: nsqlookupd on :4160/:4161 and nsqd on :4150/:4151 registered with it,
-# data in ${DATA:-./data}. Ctrl-C (or SIGTERM) stops both cleanly.
-set -euo pipefail
+# data in ${DATA:-./data}. Ctrl-C (or SIGTERM) stops both cleanly (exit 0). If either
+# program fails to start or dies, the other is stopped too and the exit code is not 0.
+# Addresses may be overridden: LOOKUPD_TCP, LOOKUPD_HTTP, NSQD_TCP, NSQD_HTTP
+# (host:port); nsqd registers with 127.0.0.1 at LOOKUPD_TCP's port. BIN: the binaries.
+set -uo pipefail
 bin="${BIN:-./target/debug}"
 data="${DATA:-./data}"
-mkdir -p "$data"
+lookupd_tcp="${LOOKUPD_TCP:-0.0.0.0:4160}"
+lookupd_http="${LOOKUPD_HTTP:-0.0.0.0:4161}"
+nsqd_tcp="${NSQD_TCP:-0.0.0.0:4150}"
+nsqd_http="${NSQD_HTTP:-0.0.0.0:4151}"
+mkdir -p "$data" || exit 1
 
-"$bin/nsqlookupd" --broadcast-address=127.0.0.1 &
-lookupd=$!
-"$bin/nsqd" --data-path="$data" --broadcast-address=127.0.0.1 \
-    --lookupd-tcp-address=127.0.0.1:4160 &
-nsqd=$!
-
+stopping=0
 stop() {
-    kill -TERM "$nsqd" "$lookupd" 2>/dev/null || true
+    stopping=1
+    kill -TERM "${nsqd:-}" "${lookupd:-}" 2>/dev/null || true
 }
 trap stop INT TERM
-wait "$nsqd" || true
-stop
-wait "$lookupd" || true
+
+"$bin/nsqlookupd" --broadcast-address=127.0.0.1 \
+    --tcp-address="$lookupd_tcp" --http-address="$lookupd_http" &
+lookupd=$!
+"$bin/nsqd" --data-path="$data" --broadcast-address=127.0.0.1 \
+    --tcp-address="$nsqd_tcp" --http-address="$nsqd_http" \
+    --lookupd-tcp-address="127.0.0.1:${lookupd_tcp##*:}" &
+nsqd=$!
+
+# Returns when either program exits, or when a signal runs the trap.
+wait -n "$nsqd" "$lookupd"
+first=$?
+if [ "$stopping" -eq 0 ]; then
+    name=nsqlookupd
+    kill -0 "$lookupd" 2>/dev/null && name=nsqd
+    echo "run.sh: $name exited (status $first); stopping the other" >&2
+    stop
+    stopping=2
+fi
+wait "$nsqd"
+nsqd_status=$?
+wait "$lookupd"
+lookupd_status=$?
+if [ "$stopping" -eq 2 ]; then
+    [ "$first" -ne 0 ] && exit "$first"
+    exit 1
+fi
+[ "$nsqd_status" -eq 0 ] && [ "$lookupd_status" -eq 0 ]

@@ -22,3 +22,60 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.listen(BACKLOG)?;
     Ok(socket.into())
 }
+
+/// A listener that could not be opened, said as Go says it:
+/// `listen (ADDR) failed - REASON`, with `ADDR` as given on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenError {
+    /// The address as the flag gave it.
+    pub addr: String,
+    /// Why, in the OS's words (`address already in use`, `missing port in address`).
+    pub reason: String,
+}
+
+impl std::fmt::Display for ListenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "listen ({}) failed - {}", self.addr, self.reason)
+    }
+}
+
+impl std::error::Error for ListenError {}
+
+/// Resolves the flag value `addr` (`host:port`) and binds it as [`bind`] does; a
+/// failure names the address and its own cause.
+pub fn bind_flag(addr: &str) -> Result<TcpListener, ListenError> {
+    let failed = |reason: String| ListenError {
+        addr: addr.to_string(),
+        reason,
+    };
+    if !addr.contains(':') {
+        // Go's net.SplitHostPort: "address nonsense: missing port in address".
+        return Err(failed(format!("address {addr}: missing port in address")));
+    }
+    let resolved = crate::common::net::resolve(addr).map_err(|e| failed(reason(&e)))?;
+    bind(resolved).map_err(|e| failed(reason(&e)))
+}
+
+/// An I/O error in the OS's words, as Go prints them (see [`crate::common::net::reason`]).
+pub use crate::common::net::reason;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taken_port_and_a_missing_port_name_the_address() {
+        let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = taken.local_addr().expect("addr").to_string();
+        let e = bind_flag(&addr).expect_err("taken");
+        assert_eq!(
+            e.to_string(),
+            format!("listen ({addr}) failed - address already in use")
+        );
+        let e = bind_flag("nonsense").expect_err("no port");
+        assert_eq!(
+            e.to_string(),
+            "listen (nonsense) failed - address nonsense: missing port in address"
+        );
+    }
+}

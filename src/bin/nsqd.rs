@@ -2,17 +2,13 @@
 //! cleanly on SIGINT or SIGTERM.
 
 use nsq::nsqd::options::{parse_args, Options};
-use nsq::nsqd::server::Server;
+use nsq::nsqd::server::{Server, StartError};
 use nsq::program::{run, Program};
 use std::process::ExitCode;
 
-fn start(opts: &Options) -> Result<Server, String> {
-    if !opts.data_path.is_empty() {
-        std::fs::create_dir_all(&opts.data_path)
-            .map_err(|e| format!("data path {}: {e}", opts.data_path))?;
-    }
+fn start(opts: &Options) -> Result<Server, StartError> {
     log::info!("node-id {}", opts.node_id);
-    Server::start(opts).map_err(|e| format!("failed to start on {}: {e}", opts.tcp_address))
+    Server::start(opts)
 }
 
 fn main() -> ExitCode {

@@ -2,17 +2,12 @@
 //! server, and stops it cleanly on SIGINT or SIGTERM.
 
 use nsq::lookupd::options::{parse_args, Options};
-use nsq::lookupd::server::Server;
+use nsq::lookupd::server::{Server, StartError};
 use nsq::program::{run, Program};
 use std::process::ExitCode;
 
-fn start(opts: &Options) -> Result<Server, String> {
-    Server::start(opts).map_err(|e| {
-        format!(
-            "failed to listen on {} / {}: {e}",
-            opts.tcp_address, opts.http_address
-        )
-    })
+fn start(opts: &Options) -> Result<Server, StartError> {
+    Server::start(opts)
 }
 
 fn main() -> ExitCode {

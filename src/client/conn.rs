@@ -8,6 +8,7 @@
 //! each half carrying its own codec and its half of the TLS connection.
 
 use super::{Config, Error, Message};
+use crate::common::net::reason;
 use crate::compress::Codec;
 use crate::proto::{self, commands, FRAME_ERROR, FRAME_MESSAGE, FRAME_RESPONSE, HEARTBEAT};
 use crate::tls::{ClientReader, ClientTls, ClientWriter};
@@ -342,7 +343,11 @@ fn dial(addr: &str, timeout: Duration) -> Result<TcpStream, Error> {
     for sock in addr.to_socket_addrs()? {
         match TcpStream::connect_timeout(&sock, timeout) {
             Ok(stream) => return Ok(stream),
-            Err(e) => last = Some(e),
+            // go-nsq's (Go's net.Dial) words: "dial tcp ADDR: connect: connection refused".
+            Err(e) => {
+                let text = format!("dial tcp {sock}: connect: {}", reason(&e));
+                last = Some(std::io::Error::new(e.kind(), text));
+            }
         }
     }
     Err(Error::Io(last.unwrap_or_else(|| {

@@ -15,6 +15,21 @@ pub fn resolve(addr: &str) -> io::Result<SocketAddr> {
     })
 }
 
+/// An I/O error in the OS's words, as Go prints them: `address already in use`, not
+/// `Address already in use (os error 98)`.
+pub fn reason(e: &io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => text[..at].to_string(),
+        _ => text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => text,
+    }
+}
+
 /// The OS hostname as Go's `os.Hostname` sees it on Linux
 /// (`/proc/sys/kernel/hostname`, trimmed), or `localhost` if unreadable or empty.
 pub fn hostname() -> String {
@@ -28,6 +43,13 @@ pub fn hostname() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reasons_read_like_go() {
+        let e = io::Error::from_raw_os_error(98);
+        assert_eq!(reason(&e), "address already in use");
+        assert_eq!(reason(&io::Error::other("Custom")), "custom");
+    }
 
     #[test]
     fn hostname_is_never_empty() {

@@ -1,10 +1,13 @@
 //! Starting and stopping nsqlookupd: one registration [`Db`] shared by the V1 TCP
 //! handler (on a reactor thread) and the HTTP API (on the HTTP server's workers).
+//! A failed start is a [`StartError`] naming its own cause
+//! (`listen (ADDR) failed - REASON` for the one listener that failed).
 
 use super::db::Db;
 use super::http_api::{self, HttpContext};
 use super::options::Options;
 use super::v1::{Identity, V1Handler};
+use crate::listen::{self, ListenError};
 use crate::reactor::{Reactor, Wakeup};
 use std::io;
 use std::net::SocketAddr;
@@ -22,15 +25,52 @@ pub struct Server {
     pub db: Arc<Mutex<Db>>,
 }
 
+/// Why nsqlookupd did not start: one line in Go's words.
+#[derive(Debug)]
+pub enum StartError {
+    /// A listener: `listen (ADDR) failed - REASON`.
+    Listen(ListenError),
+    /// Anything else: what failed, and why.
+    Other(String),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Listen(e) => e.fmt(f),
+            StartError::Other(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+impl From<ListenError> for StartError {
+    fn from(e: ListenError) -> StartError {
+        StartError::Listen(e)
+    }
+}
+
+/// `what - reason` for an I/O error after both listeners are open.
+fn other(what: &str) -> impl FnOnce(io::Error) -> StartError + '_ {
+    move |e| StartError::Other(format!("{what} - {}", listen::reason(&e)))
+}
+
 impl Server {
     /// Binds both listeners and starts serving.
-    pub fn start(opts: &Options) -> io::Result<Server> {
-        // Bind HTTP first: the IDENTIFY reply carries our real HTTP port.
-        let listener = crate::listen::bind(crate::common::net::resolve(&opts.http_address)?)?;
-        let http_addr = listener.local_addr()?;
+    pub fn start(opts: &Options) -> Result<Server, StartError> {
+        // Go binds TCP first, then HTTP; the IDENTIFY reply carries the real HTTP port.
+        let tcp_listener = listen::bind_flag(&opts.tcp_address)?;
+        let listener = listen::bind_flag(&opts.http_address)?;
+        let http_addr = listener
+            .local_addr()
+            .map_err(other("failed to set up the HTTP listener"))?;
         let http_port = http_addr.port();
-        let reactor = Reactor::bind(crate::common::net::resolve(&opts.tcp_address)?)?;
-        let tcp_addr = reactor.local_addr()?;
+        let reactor = Reactor::from_listener(tcp_listener)
+            .map_err(other("failed to set up the TCP listener"))?;
+        let tcp_addr = reactor
+            .local_addr()
+            .map_err(other("failed to set up the TCP listener"))?;
         let wakeup = reactor.wakeup();
         let db = Arc::new(Mutex::new(Db::new()));
         let identity = Identity {
@@ -43,7 +83,8 @@ impl Server {
         let mut handler = V1Handler::new(db.clone(), identity);
         let thread = std::thread::Builder::new()
             .name("nsqlookupd-reactor".into())
-            .spawn(move || reactor.run(&mut handler))?;
+            .spawn(move || reactor.run(&mut handler))
+            .map_err(other("failed to start the reactor thread"))?;
         log::info!("TCP: listening on {tcp_addr}");
         let mut server = Server {
             tcp_addr,
@@ -60,7 +101,8 @@ impl Server {
         });
         let router = Arc::new(http_api::router(ctx));
         let http =
-            crate::http::Server::from_listener(listener, router, crate::http::Config::default())?;
+            crate::http::Server::from_listener(listener, router, crate::http::Config::default())
+                .map_err(other("failed to start the HTTP server"))?;
         log::info!("HTTP: listening on {http_addr}");
         server.http = Some(http);
         Ok(server)

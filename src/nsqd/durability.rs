@@ -222,15 +222,16 @@ pub fn spawn_syncer(
 }
 
 /// Locks the data directory (as nsqd flocks it), so two nsqd cannot share it. The
-/// lock lives as long as the returned file.
+/// lock lives as long as the returned file; a lock held elsewhere is a
+/// [`std::io::ErrorKind::WouldBlock`] error.
 pub fn lock_data_dir(dir: &Path) -> std::io::Result<File> {
     let file = File::open(dir)?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(std::io::Error::other(format!(
-            "--data-path={} in use (locked by another nsqd)",
-            dir.display()
-        ))),
+        Err(std::fs::TryLockError::WouldBlock) => Err(std::io::Error::new(
+            std::io::ErrorKind::WouldBlock,
+            format!("{} is locked by another nsqd", dir.display()),
+        )),
         Err(std::fs::TryLockError::Error(e)) => Err(e),
     }
 }

@@ -530,17 +530,29 @@ fn log_command(address: &str, command: &str) {
     log::info!("LOOKUPD({address}): {branch} {command}");
 }
 
+/// The error for a reply that cannot be V1's `[int32 size][data]`: said plainly, and
+/// an HTTP answer (`HTTP/1.1 400 ...`, whose first bytes read as a size of 1213486160)
+/// named as such.
+fn not_v1(head: &[u8; 4]) -> io::Error {
+    let hint = match head {
+        b"HTTP" => " (an HTTP port?)",
+        _ => "",
+    };
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("lookupd answered something that is not NSQ's V1 protocol{hint}"),
+    )
+}
+
 /// Writes a command and reads its `[int32 size][data]` reply; an `E_` reply is an error.
 fn send_command(stream: &mut TcpStream, command: &[u8]) -> io::Result<Vec<u8>> {
     stream.write_all(command)?;
     let mut size = [0u8; 4];
     stream.read_exact(&mut size)?;
+    let head = size;
     let size = i32::from_be_bytes(size);
     if size < 0 || size as usize > MAX_REPLY {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("bad reply size {size}"),
-        ));
+        return Err(not_v1(&head));
     }
     let mut data = vec![0u8; size as usize];
     stream.read_exact(&mut data)?;

@@ -1,6 +1,8 @@
 //! Starting and stopping nsqd: builds the registry and the V2 handler from the options,
 //! binds the TCP, HTTP and (with a certificate) HTTPS listeners, runs the reactor on its own thread, starts the
-//! statsd pusher, and stops them all cleanly.
+//! statsd pusher, and stops them all cleanly. A failed start is a [`StartError`] that
+//! names its own cause in Go's words (`listen (ADDR) failed - ...`,
+//! `--data-path=X is not writable`).
 
 use super::auth::AuthServers;
 use super::durability::{self, Persister};
@@ -12,7 +14,7 @@ use super::stats::NodeInfo;
 use super::statsd::{self, StatsdOptions};
 use super::tls_config;
 use super::v2::{V2Config, V2Handler};
-use crate::common::net::resolve;
+use crate::listen::{self, ListenError};
 use crate::proto::Limits;
 use crate::reactor::{Reactor, Wakeup};
 use crate::registry::{lock, SharedRegistry};
@@ -20,7 +22,7 @@ use crate::registry::{metadata, Config, Registry};
 use crate::tls::{ClientTls, ServerTls};
 use std::io;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -46,6 +48,86 @@ pub struct Server {
     syncer: Option<JoinHandle<()>>,
     /// Holds the data directory's lock until the server is dropped.
     _dir_lock: std::fs::File,
+}
+
+/// Why nsqd did not start: one line in Go's words, each cause its own.
+#[derive(Debug)]
+pub enum StartError {
+    /// A listener: `listen (ADDR) failed - REASON`.
+    Listen(ListenError),
+    /// The data directory: `--data-path=PATH PROBLEM` (`is not writable`,
+    /// `in use by another nsqd`, `is not a directory`).
+    DataPath {
+        /// The directory as the flag gave it (`.` for an empty flag).
+        path: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The TLS flags: `failed to build TLS config - ...` and the like, as they are.
+    Tls(String),
+    /// Anything else: what failed, and why (`failed to load metadata - ...`).
+    Other(String),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Listen(e) => e.fmt(f),
+            StartError::DataPath { path, problem } => write!(f, "--data-path={path} {problem}"),
+            StartError::Tls(message) | StartError::Other(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+impl From<ListenError> for StartError {
+    fn from(e: ListenError) -> StartError {
+        StartError::Listen(e)
+    }
+}
+
+/// `what - reason` (`failed to load metadata - ...`) for an I/O error other than a
+/// listener's or the data directory's.
+fn other(what: &str) -> impl FnOnce(io::Error) -> StartError + '_ {
+    move |e| StartError::Other(format!("{what} - {}", listen::reason(&e)))
+}
+
+/// A write refused because of permissions or a read-only file system.
+fn is_unwritable(e: &io::Error) -> bool {
+    // EACCES, EPERM, EROFS.
+    e.kind() == io::ErrorKind::PermissionDenied || matches!(e.raw_os_error(), Some(1 | 13 | 30))
+}
+
+/// Creates (if missing), locks and probes the data directory: the lock file it holds.
+fn open_data_dir(dir: &Path) -> Result<std::fs::File, StartError> {
+    let problem = |problem: String| StartError::DataPath {
+        path: dir.display().to_string(),
+        problem,
+    };
+    let not_a_dir = || problem("is not a directory".into());
+    let unwritable = |e: &io::Error| match is_unwritable(e) {
+        true => problem("is not writable".into()),
+        false => problem(format!("is not writable - {}", listen::reason(e))),
+    };
+    match std::fs::metadata(dir) {
+        Ok(m) if !m.is_dir() => return Err(not_a_dir()),
+        Ok(_) => {}
+        Err(_) => std::fs::create_dir_all(dir).map_err(|e| match e.kind() {
+            io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory => not_a_dir(),
+            _ if is_unwritable(&e) => problem("is not writable".into()),
+            _ => problem(format!("cannot be created - {}", listen::reason(&e))),
+        })?,
+    }
+    let lock = durability::lock_data_dir(dir).map_err(|e| match e.kind() {
+        io::ErrorKind::WouldBlock => problem("in use by another nsqd".into()),
+        _ => problem(format!("cannot be locked - {}", listen::reason(&e))),
+    })?;
+    // Refused now, not at the first message written to disk.
+    let probe = dir.join(format!(".nsqd-probe-{}.tmp", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| unwritable(&e))?;
+    std::fs::remove_file(&probe).map_err(|e| unwritable(&e))?;
+    Ok(lock)
 }
 
 fn v2_config(opts: &Options, tls: Option<ServerTls>, auth_tls: Option<ClientTls>) -> V2Config {
@@ -86,17 +168,30 @@ fn v2_config(opts: &Options, tls: Option<ServerTls>, auth_tls: Option<ClientTls>
 
 impl Server {
     /// Binds the listeners and starts serving.
-    pub fn start(opts: &Options) -> io::Result<Server> {
+    pub fn start(opts: &Options) -> Result<Server, StartError> {
         // Built once, shared by the V2 and HTTPS listeners; a bad file stops the start.
-        let tls = tls_config::server_tls(opts).map_err(io::Error::other)?;
-        let auth_tls = tls_config::auth_client_tls(opts).map_err(io::Error::other)?;
+        let tls = tls_config::server_tls(opts).map_err(StartError::Tls)?;
+        let auth_tls = tls_config::auth_client_tls(opts).map_err(StartError::Tls)?;
         // Listen first: clients queue in the kernel's backlog while the data loads.
-        let reactor = Reactor::bind(resolve(&opts.tcp_address)?)?;
+        let tcp_listener = listen::bind_flag(&opts.tcp_address)?;
+        let reactor = Reactor::from_listener(tcp_listener)
+            .map_err(other("failed to set up the TCP listener"))?;
+        // Bind HTTP before the lookupd peers start: they announce its port.
+        let http_listener = match opts.http_address.as_str() {
+            "" => None,
+            addr => Some(listen::bind_flag(addr)?),
+        };
+        let https_listener = match &tls {
+            Some(_) if !opts.https_address.is_empty() => {
+                Some(listen::bind_flag(&opts.https_address)?)
+            }
+            _ => None,
+        };
         let data_path = PathBuf::from(match opts.data_path.as_str() {
             "" => ".",
             path => path,
         });
-        let dir_lock = durability::lock_data_dir(&data_path)?;
+        let dir_lock = open_data_dir(&data_path)?;
         let registry = Arc::new(Mutex::new(Registry::new(Config {
             node_id: opts.node_id,
             mem_queue_size: opts.mem_queue_size as usize,
@@ -114,7 +209,7 @@ impl Server {
         })));
         let persister = Arc::new(Persister::new(data_path.clone(), opts.sync_every == 1));
         {
-            let meta = metadata::load(&data_path)?;
+            let meta = metadata::load(&data_path).map_err(other("failed to load metadata"))?;
             let mut reg = lock(&registry);
             if let Some(meta) = &meta {
                 reg.load(meta, Instant::now());
@@ -124,7 +219,13 @@ impl Server {
                     data_path.join(metadata::FILE).display()
                 );
             }
-            metadata::save(&data_path, &reg.metadata())?;
+            metadata::save(&data_path, &reg.metadata()).map_err(|e| match is_unwritable(&e) {
+                true => StartError::DataPath {
+                    path: data_path.display().to_string(),
+                    problem: "is not writable".into(),
+                },
+                false => other("failed to persist metadata")(e),
+            })?;
         }
         let node = NodeInfo {
             version: crate::NSQ_VERSION.to_string(),
@@ -132,7 +233,9 @@ impl Server {
             started: Instant::now(),
             e2e_percentiles: opts.e2e_processing_latency_percentiles.clone(),
         };
-        let tcp_addr = reactor.local_addr()?;
+        let tcp_addr = reactor
+            .local_addr()
+            .map_err(other("failed to set up the TCP listener"))?;
         let wakeup = reactor.wakeup();
         let config = v2_config(opts, tls.clone(), auth_tls);
         let limits = config.limits.clone();
@@ -140,29 +243,18 @@ impl Server {
             V2Handler::new(registry.clone(), config, persister.clone(), wakeup.clone());
         let thread = std::thread::Builder::new()
             .name("nsqd-reactor".into())
-            .spawn(move || reactor.run(&mut handler))?;
+            .spawn(move || reactor.run(&mut handler))
+            .map_err(other("failed to start the reactor thread"))?;
         log::info!("TCP: listening on {tcp_addr}");
         let options = Arc::new(RwLock::new(opts.clone()));
-        // Bind HTTP before the lookupd peers start: they announce its port.
-        let http_listener = if opts.http_address.is_empty() {
-            None
-        } else {
-            Some(crate::listen::bind(resolve(&opts.http_address)?)?)
+        let port = |l: &Option<std::net::TcpListener>| match l {
+            Some(l) => l.local_addr().map(|a| a.port()),
+            None => Ok(0),
         };
-        let http_port = match &http_listener {
-            Some(l) => l.local_addr()?.port(),
-            None => 0,
-        };
-        let https_listener = match &tls {
-            Some(_) if !opts.https_address.is_empty() => {
-                Some(crate::listen::bind(resolve(&opts.https_address)?)?)
-            }
-            _ => None,
-        };
-        let https_port = match &https_listener {
-            Some(l) => l.local_addr()?.port(),
-            None => 0,
-        };
+        let http_port =
+            port(&http_listener).map_err(other("failed to set up the HTTP listener"))?;
+        let https_port =
+            port(&https_listener).map_err(other("failed to set up the HTTPS listener"))?;
         let hostname = crate::common::net::hostname();
         let identity = lookup_peers::Identity {
             broadcast_address: opts.broadcast_address.clone(),
@@ -201,12 +293,15 @@ impl Server {
             syncer: None,
             _dir_lock: dir_lock,
         };
-        server.syncer = Some(durability::spawn_syncer(
-            persister.clone(),
-            registry.clone(),
-            opts.sync_timeout.max(std::time::Duration::from_millis(1)),
-            server.stop.clone(),
-        )?);
+        server.syncer = Some(
+            durability::spawn_syncer(
+                persister.clone(),
+                registry.clone(),
+                opts.sync_timeout.max(std::time::Duration::from_millis(1)),
+                server.stop.clone(),
+            )
+            .map_err(other("failed to start the syncer thread"))?,
+        );
         if http_listener.is_some() || https_listener.is_some() {
             let ctx = Arc::new(HttpContext {
                 registry: registry.clone(),
@@ -230,7 +325,8 @@ impl Server {
                     tls: tls.clone(),
                     ..config.clone()
                 };
-                let https = crate::http::Server::from_listener(listener, router.clone(), config)?;
+                let https = crate::http::Server::from_listener(listener, router.clone(), config)
+                    .map_err(other("failed to start the HTTPS server"))?;
                 log::info!("HTTPS: listening on {}", https.addr());
                 server.https = Some(https);
             }
@@ -240,7 +336,8 @@ impl Server {
                     "true" => Arc::new(http_api::tls_required_router(https_port)),
                     _ => router,
                 };
-                let http = crate::http::Server::from_listener(listener, router, config)?;
+                let http = crate::http::Server::from_listener(listener, router, config)
+                    .map_err(other("failed to start the HTTP server"))?;
                 log::info!("HTTP: listening on {}", http.addr());
                 server.http = Some(http);
             }
@@ -261,12 +358,10 @@ impl Server {
                     http_port
                 },
             };
-            server.statsd = Some(statsd::spawn(
-                statsd_opts,
-                registry,
-                node,
-                server.stop.clone(),
-            )?);
+            server.statsd = Some(
+                statsd::spawn(statsd_opts, registry, node, server.stop.clone())
+                    .map_err(other("failed to start the statsd thread"))?,
+            );
         }
         Ok(server)
     }

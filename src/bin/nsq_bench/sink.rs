@@ -12,7 +12,6 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use nsq::proto::{self, MAGIC_V2, MAX_LINE};
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::thread;
 
@@ -27,7 +26,7 @@ const CANNED_BYTES: usize = 1 << 20;
 
 /// Runs the sink on `addr` until killed.
 pub fn run(addr: &str, size: usize) -> io::Result<()> {
-    let listener = TcpListener::bind(addr)?;
+    let listener = nsq::listen::bind_flag(addr).map_err(io::Error::other)?;
     let canned = Arc::new(Canned::new(size));
     eprintln!(
         "sink: listening on {} ({size}-byte messages)",

@@ -54,6 +54,25 @@ fn signals() -> std::io::Result<mpsc::Receiver<Signal>> {
     Ok(rx)
 }
 
+/// Creates `dir` if missing and checks that a file can be written in it, so a bad
+/// directory stops the start instead of the first message: the problem, else `Ok`.
+fn writable_dir(dir: &std::path::Path) -> Result<(), String> {
+    let reason = |e: &std::io::Error| nsq::common::net::reason(e);
+    if dir.exists() && !dir.is_dir() {
+        return Err("is not a directory".into());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::NotADirectory => {
+            "is not a directory".to_string()
+        }
+        _ => format!("cannot be created - {}", reason(&e)),
+    })?;
+    let probe = dir.join(format!(".nsq_to_file-probe-{}.tmp", std::process::id()));
+    std::fs::write(&probe, b"")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|e| format!("is not writable - {}", reason(&e)))
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let parsed = match nsq::flags::parse_tool("nsq_to_file", &options::specs(), &args) {
@@ -71,6 +90,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    for (flag, dir) in [
+        ("output-dir", &opts.output_dir),
+        ("work-dir", &opts.work_dir),
+    ] {
+        if let Err(problem) = writable_dir(dir) {
+            eprintln!("nsq_to_file: --{flag}={} {problem}", dir.display());
+            return ExitCode::FAILURE;
+        }
+    }
     if let Err(e) = nsq::logging::init(&opts.log_prefix, &opts.log_level) {
         eprintln!("nsq_to_file: {e}");
         return ExitCode::FAILURE;
