@@ -59,7 +59,7 @@ pub fn run<O, S, E: Display>(
             return ExitCode::FAILURE;
         }
     };
-    log::info!("{name} v{} (nsq-rs)", crate::NSQ_VERSION);
+    log::info!("{}", crate::version_line(name));
     let server = match (program.start)(&opts) {
         Ok(s) => s,
         Err(e) => {

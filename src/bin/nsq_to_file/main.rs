@@ -110,7 +110,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    log::info!("nsq_to_file v{} (nsq-rs)", nsq::NSQ_VERSION);
+    log::info!("{}", nsq::version_line("nsq_to_file"));
     Discoverer::new(opts).run(&signals);
     ExitCode::SUCCESS
 }
