@@ -22,7 +22,11 @@ fn free() -> String {
 fn start(data: &Path, addrs: [&str; 4]) -> Child {
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_nsqd"));
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/run.sh");
-    Command::new("bash")
+    // SIGINT back to its default: a test run started in the background (as
+    // `make test-stress` does) inherits SIGINT ignored, which bash cannot trap, while
+    // a terminal's Ctrl-C always arrives.
+    Command::new("env")
+        .args(["--default-signal=INT", "bash"])
         .arg(script)
         .env("BIN", bin.parent().expect("bin dir"))
         .env("DATA", data)
