@@ -65,7 +65,8 @@ static:
 	@bin=$$(bash scripts/static.sh) && ls -l $$bin | awk '{ printf "%s: %s bytes (%.2f MiB)\n", $$9, $$5, $$5 / 1048576 }'
 
 ## bench: throughput, latency, RSS, binary size and time to accept, as one table
-## (BENCHMARKS.md); about two minutes. Micro-benchmarks: cargo bench --bench micro.
+## (BENCHMARKS.md); about three minutes; PHASES="durable" (say) runs only those.
+## Micro-benchmarks: cargo bench --bench micro.
 bench: release
 	bash scripts/bench.sh
 

@@ -87,6 +87,12 @@ pub struct DiskQueue {
     ops: u64,
     /// A rollover, file removal, bad file or reset happened since the last sync.
     structural: bool,
+    /// Records went to the write file since the last sync; a write file was opened
+    /// (created, maybe) since the last meta write; the meta file lags behind the
+    /// positions (a [`DiskQueue::commit_job`] left it): see `commit_job`.
+    written: bool,
+    opened: bool,
+    meta_owed: bool,
     /// Number of the last [`SyncJob`] handed out.
     seq: u64,
     /// Newest meta state written or invalidated; orders concurrent [`SyncJob`]s.

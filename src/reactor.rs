@@ -83,6 +83,8 @@ pub struct Connection<C> {
     /// When a closing connection is dropped even with output unsent.
     close_by: Option<Instant>,
     read_blocked: bool,
+    /// The handler asked for no more input ([`Net::hold_reads`]).
+    reads_held: bool,
     writable_armed: bool,
     /// In `Net::dirty` already this round.
     marked: bool,
@@ -158,6 +160,19 @@ impl<C> Net<C> {
             self.dirty.push(id);
         }
         Some(&mut conn.output)
+    }
+
+    /// Stops reading from `id` (`hold`: the handler cannot take more input now, and
+    /// what the socket holds stays in the kernel), or starts again; reading resumes
+    /// at the end of the round, once its output is flushed.
+    pub fn hold_reads(&mut self, id: ConnId, hold: bool) {
+        let Some(conn) = self.conn(id) else {
+            return;
+        };
+        conn.reads_held = hold;
+        if !hold && conn.read_blocked {
+            self.dirty.push(id);
+        }
     }
 
     /// Closes `id` once what is already in its output buffer is sent, or after
@@ -396,6 +411,7 @@ impl<C> Reactor<C> {
                         closing: false,
                         close_by: None,
                         read_blocked: false,
+                        reads_held: false,
                         writable_armed: false,
                         marked: false,
                     });
@@ -425,7 +441,7 @@ impl<C> Reactor<C> {
             if conn.closing {
                 return;
             }
-            if conn.pending_output() > MAX_PENDING_OUTPUT {
+            if conn.pending_output() > MAX_PENDING_OUTPUT || conn.reads_held {
                 conn.read_blocked = true;
                 break;
             }
@@ -480,7 +496,11 @@ impl<C> Reactor<C> {
                 Ok(true) => {
                     if self.net.conn(id).is_some_and(|c| c.closing) {
                         self.remove(handler, id);
-                    } else if self.net.conn(id).is_some_and(|c| c.read_blocked) {
+                    } else if self
+                        .net
+                        .conn(id)
+                        .is_some_and(|c| c.read_blocked && !c.reads_held)
+                    {
                         if let Some(conn) = self.net.conn(id) {
                             conn.read_blocked = false;
                         }

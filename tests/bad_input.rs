@@ -9,6 +9,7 @@
 //! that only turns a hang into a failure, not a bound on how fast nsqd must be.
 mod common;
 
+use common::rng::Rng;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -20,26 +21,6 @@ const THREADS: usize = 8;
 const MAGIC: &[u8] = b"  V2";
 const MAX_MSG: i32 = 1024 * 1024; // nsqd's default --max-msg-size
 const MAX_BODY: i32 = 5 * 1024 * 1024; // nsqd's default --max-body-size
-
-/// xorshift64*: a seeded PRNG so every run sends the same bytes.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-}
 
 /// What the client does once its bytes are written.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,159 +1,22 @@
-//! Black-box durability tests: what nsqd keeps across a clean stop (SIGTERM), a crash
-//! (SIGKILL) and a restart on the same `--data-path`; taking over a data directory
-//! written by Go nsqd v1.3.0; the data-directory lock; and files a Go nsqd can read
-//! back (go-diskqueue meta and records, `nsqd.dat`).
+//! Black-box durability tests: what nsqd keeps across a clean stop (SIGTERM) and a
+//! restart on the same `--data-path`; taking over a data directory written by Go nsqd
+//! v1.3.0; the data-directory lock; and files a Go nsqd can read back (go-diskqueue
+//! meta and records, `nsqd.dat`). The crash (SIGKILL) rounds are in
+//! `tests/durability_crash.rs`.
 //!
-//! Restart tests run the binary through the local [`Node`], which, unlike
-//! `common::Nsqd`, leaves the data directory alone when it stops; [`Dir`] removes
-//! it at the end of the test.
+//! Restart tests run the binary through [`Node`], which, unlike `common::Nsqd`, leaves
+//! the data directory alone when it stops; [`Dir`] removes it at the end of the test.
 
 mod common;
 
-use common::{http, Client, Msg, WAIT};
+use common::node::{channel, num, topic, Dir, Node};
+use common::{Client, Msg, WAIT};
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
-use std::io::Write;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::Child;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// A temp data directory, removed on drop.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        Dir(common::temp_dir(tag))
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// An nsqd process on a given data dir; killed on drop, its dir left in place.
-struct Node {
-    child: Child,
-    tcp: SocketAddr,
-    http: SocketAddr,
-    log: Arc<Mutex<String>>,
-}
-
-impl Node {
-    fn start(dir: &Path, args: &[&str]) -> Node {
-        let mut full = vec![
-            "--tcp-address=127.0.0.1:0".to_string(),
-            "--http-address=127.0.0.1:0".to_string(),
-            format!("--data-path={}", dir.display()),
-        ];
-        full.extend(args.iter().map(|a| a.to_string()));
-        let (mut child, log) = common::spawn_logged(env!("CARGO_BIN_EXE_nsqd"), &full);
-        let tcp = common::wait_for_addr(&mut child, &log, "TCP: listening on ");
-        let http = common::wait_for_addr(&mut child, &log, "HTTP: listening on ");
-        Node {
-            child,
-            tcp,
-            http,
-            log,
-        }
-    }
-
-    fn client(&self) -> Client {
-        Client::connect(self.tcp)
-    }
-
-    fn consumer(&self, topic: &str, channel: &str, rdy: u64) -> Client {
-        let mut c = self.client();
-        c.sub(topic, channel);
-        c.rdy(rdy);
-        c
-    }
-
-    fn signal(&self, name: &str) {
-        let status = std::process::Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("run kill");
-        assert!(status.success());
-    }
-
-    fn wait_exit(&mut self) -> Option<i32> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        panic!("nsqd did not exit: {}", self.log_text());
-    }
-
-    /// SIGTERM and wait: must exit 0.
-    fn stop(mut self) {
-        self.signal("TERM");
-        let code = self.wait_exit();
-        assert_eq!(
-            code,
-            Some(0),
-            "exit after SIGTERM; log:\n{}",
-            self.log_text()
-        );
-    }
-
-    /// SIGKILL and wait.
-    fn kill9(mut self) {
-        self.signal("KILL");
-        let _ = self.wait_exit();
-    }
-
-    fn log_text(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    fn post(&self, target: &str) {
-        let r = http(self.http, "POST", target, b"");
-        assert_eq!(r.status, 200, "POST {target}: {}", r.text());
-    }
-
-    fn stats(&self) -> Value {
-        let r = http(self.http, "GET", "/stats?format=json", b"");
-        assert_eq!(r.status, 200, "{}", r.text());
-        r.json()
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The topic `name` in a /stats JSON document.
-fn topic<'a>(stats: &'a Value, name: &str) -> &'a Value {
-    stats["topics"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no topics in {stats}"))
-        .iter()
-        .find(|t| t["topic_name"] == name)
-        .unwrap_or_else(|| panic!("no topic {name} in {stats}"))
-}
-
-/// The channel `name` of a /stats topic object.
-fn channel<'a>(topic: &'a Value, name: &str) -> &'a Value {
-    topic["channels"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no channels in {topic}"))
-        .iter()
-        .find(|c| c["channel_name"] == name)
-        .unwrap_or_else(|| panic!("no channel {name} in {topic}"))
-}
-
+/// The `key` of every object in `list`, sorted.
 fn names(list: &Value, key: &str) -> Vec<String> {
     let mut out: Vec<String> = list
         .as_array()
@@ -165,10 +28,6 @@ fn names(list: &Value, key: &str) -> Vec<String> {
         .unwrap_or_default();
     out.sort();
     out
-}
-
-fn num(v: &Value) -> u64 {
-    v.as_u64().unwrap_or_else(|| panic!("not a number: {v}"))
 }
 
 /// Polls `f` until it returns true or `limit` passes (a deadline that only turns a hang
@@ -286,175 +145,7 @@ fn sigterm_keeps_100k_spilled_messages_in_order() {
     node.stop();
 }
 
-/// Minimal seeded PRNG (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-}
-
-/// Publishes until the connection breaks, recording each body once its OK has arrived
-/// and counting the OKs in `oks`. Returns (acknowledged, sent). A one-minute limit only
-/// keeps a publisher from running forever should nsqd never die.
-fn publish_until_broken(
-    addr: SocketAddr,
-    round: usize,
-    oks: Arc<AtomicUsize>,
-) -> (Vec<String>, Vec<String>) {
-    let mut acked = Vec::new();
-    let mut sent = Vec::new();
-    let Ok(stream) = std::net::TcpStream::connect(addr) else {
-        return (acked, sent);
-    };
-    let mut c = Client { stream };
-    if c.stream.write_all(b"  V2").is_err() {
-        return (acked, sent);
-    }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut seq = 0usize;
-    while Instant::now() < deadline {
-        let bodies: Vec<String> = if seq % 7 == 6 {
-            (0..5)
-                .map(|k| format!("r{round:02}-{seq:06}-{k}"))
-                .collect()
-        } else {
-            vec![format!("r{round:02}-{seq:06}")]
-        };
-        seq += 1;
-        let mut out = Vec::new();
-        if bodies.len() == 1 {
-            out.extend_from_slice(b"PUB crash\n");
-            out.extend_from_slice(&(bodies[0].len() as i32).to_be_bytes());
-            out.extend_from_slice(bodies[0].as_bytes());
-        } else {
-            let refs: Vec<&[u8]> = bodies.iter().map(|b| b.as_bytes()).collect();
-            let body = common::mpub_body(&refs);
-            out.extend_from_slice(b"MPUB crash\n");
-            out.extend_from_slice(&(body.len() as i32).to_be_bytes());
-            out.extend_from_slice(&body);
-        }
-        sent.extend(bodies.iter().cloned());
-        if c.stream.write_all(&out).is_err() {
-            break;
-        }
-        match c.try_read_frame(WAIT) {
-            Ok(f) if f.frame_type == 0 && f.data == b"OK" => {
-                acked.extend(bodies);
-                oks.fetch_add(1, Ordering::SeqCst);
-            }
-            Ok(f) => panic!("unexpected reply {} {:?}", f.frame_type, f.text()),
-            Err(_) => break,
-        }
-    }
-    (acked, sent)
-}
-
-/// Test 2: with `--sync-every=1`, every acknowledged publish survives kill -9.
-#[test]
-fn kill9_rounds_keep_every_acknowledged_publish() {
-    const ROUNDS: usize = 20;
-    let dir = Dir::new("dur-crash");
-    let args = ["--mem-queue-size=0", "--sync-every=1"];
-    let mut rng = Rng(0x5eed_1234_abcd_0001);
-    let mut acked: Vec<String> = Vec::new();
-    let mut sent: HashSet<String> = HashSet::new();
-    for round in 0..ROUNDS {
-        let node = Node::start(&dir.0, &args);
-        let addr = node.tcp;
-        let oks = Arc::new(AtomicUsize::new(0));
-        let counted = oks.clone();
-        let publisher = std::thread::spawn(move || publish_until_broken(addr, round, counted));
-        // The crash comes at a random point once publishing is under way: the sleep
-        // picks that point, it synchronises nothing.
-        common::eventually("a first acknowledged publish", || {
-            oks.load(Ordering::SeqCst) > 0
-        });
-        let delay = rng.range(0, 200);
-        std::thread::sleep(Duration::from_millis(delay));
-        node.kill9();
-        let (a, s) = publisher.join().expect("publisher thread");
-        acked.extend(a);
-        sent.extend(s);
-    }
-    assert!(
-        !acked.is_empty(),
-        "nothing was acknowledged in {ROUNDS} rounds"
-    );
-    eprintln!(
-        "{} bodies acknowledged, {} sent in {ROUNDS} rounds",
-        acked.len(),
-        sent.len()
-    );
-
-    let node = Node::start(&dir.0, &args);
-    let s = node.stats();
-    let depth = num(&topic(&s, "crash")["depth"]) as usize;
-    assert!(
-        depth >= acked.len(),
-        "topic depth {depth} < {} acknowledged",
-        acked.len()
-    );
-    // The meta depth may undercount: records written but not yet synced when the
-    // process died are still read back (go-diskqueue salvages the old file's tail).
-    let mut cons = node.consumer("crash", "c", 500);
-    let mut msgs = consume_fin(&mut cons, depth);
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    let note = |m: &Msg, seen: &mut HashMap<String, usize>| {
-        let body = String::from_utf8(m.body.clone()).expect("utf-8 body");
-        assert!(sent.contains(&body), "body never sent: {body:?}");
-        *seen.entry(body).or_default() += 1;
-    };
-    for m in &msgs {
-        note(m, &mut seen);
-    }
-    // Past the depth come salvaged records; every acknowledged body must be among them,
-    // so wait for each one still missing (WAIT per message only turns a hang into a
-    // failure), then take what else arrives within a short window.
-    while acked.iter().any(|b| !seen.contains_key(b)) {
-        let Some(m) = cons.try_read_message(WAIT) else {
-            break; // the `lost` assertion below names what is missing
-        };
-        cons.fin(&m.id);
-        note(&m, &mut seen);
-        msgs.push(m);
-        assert!(
-            msgs.len() <= sent.len(),
-            "more messages than were ever sent"
-        );
-    }
-    while let Some(m) = cons.try_read_message(Duration::from_millis(500)) {
-        cons.fin(&m.id);
-        note(&m, &mut seen);
-        msgs.push(m);
-        assert!(
-            msgs.len() <= sent.len(),
-            "more messages than were ever sent"
-        );
-    }
-    let dups: Vec<_> = seen.iter().filter(|(_, &n)| n > 1).collect();
-    assert!(dups.is_empty(), "duplicates: {dups:?}");
-    let lost: Vec<_> = acked.iter().filter(|b| !seen.contains_key(*b)).collect();
-    assert!(
-        lost.is_empty(),
-        "{} of {} acknowledged bodies lost, e.g. {:?}",
-        lost.len(),
-        acked.len(),
-        &lost[..lost.len().min(10)]
-    );
-    drop(cons);
-    node.stop();
-}
-
-/// Test 3: a deferred message keeps its due time across a clean restart.
+/// Test 2: a deferred message keeps its due time across a clean restart.
 #[test]
 fn dpub_deferral_survives_sigterm() {
     let dir = Dir::new("dur-defer");
@@ -579,7 +270,7 @@ fn expect_fixture_messages(c: &mut Client, queue: &str, expected: &Value) {
     assert_no_more(c, Duration::from_millis(500));
 }
 
-/// Test 4: nsq-rs takes over a data dir written by Go nsqd 1.3.0.
+/// Test 3: nsq-rs takes over a data dir written by Go nsqd 1.3.0.
 #[test]
 fn takes_over_go_nsqd_data_dir() {
     let fixtures = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures"));
@@ -666,7 +357,7 @@ fn takes_over_go_nsqd_data_dir() {
     node.stop();
 }
 
-/// Test 5: topics, channels and pause flags survive a restart; ephemeral ones do not;
+/// Test 4: topics, channels and pause flags survive a restart; ephemeral ones do not;
 /// nsqd.dat has Go's JSON shape.
 #[test]
 fn metadata_survives_sigterm_in_go_format() {
@@ -734,7 +425,7 @@ fn metadata_survives_sigterm_in_go_format() {
     node.stop();
 }
 
-/// Test 6: a second nsqd on a data dir in use fails to start.
+/// Test 5: a second nsqd on a data dir in use fails to start.
 #[test]
 fn second_nsqd_on_same_data_path_fails() {
     let dir = Dir::new("dur-lock");
@@ -842,7 +533,7 @@ fn read_queue(dir: &Path, name: &str) -> (u64, Vec<Vec<u8>>) {
     (depth, records)
 }
 
-/// Test 7: after a clean stop with messages spilled, the go-diskqueue files are what
+/// Test 6: after a clean stop with messages spilled, the go-diskqueue files are what
 /// a Go nsqd reads: 3-line meta, and as many records as the meta depth says.
 #[test]
 fn spilled_queues_are_go_readable_after_sigterm() {

@@ -672,12 +672,7 @@ impl HeldLookupd {
     }
 
     fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("run kill");
-        assert!(status.success());
+        common::signal_child(&self.child, name);
     }
 
     /// Waits for the process to exit and the reader to take the rest of its log.

@@ -196,6 +196,7 @@ fn bench_flags() -> Vec<(&'static str, String, &'static [&'static str])> {
         ("count", "5".into(), &["writer", "pubsub"]),
         ("rate", "10".into(), &["pubsub"]),
         ("max-backlog", "5".into(), &["pubsub"]),
+        ("readers", "2".into(), &["pubsub"]),
     ]
 }
 
@@ -215,7 +216,7 @@ fn nsq_bench_refuses_a_flag_its_mode_does_not_read() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 23, "flag/mode pairs refused");
+    assert_eq!(checked, 26, "flag/mode pairs refused");
 }
 
 #[test]
@@ -235,6 +236,7 @@ fn nsq_bench_accepts_every_flag_at_its_default_in_every_mode() {
         "--count=0".to_string(),
         "--rate=0".to_string(),
         "--max-backlog=20000".to_string(),
+        "--readers=0".to_string(),
     ];
     // The sink, with every other mode's flag at its default, on a free port.
     let mut args = vec!["sink".to_string()];

@@ -68,12 +68,7 @@ impl ToFile {
 
     /// Sends `signal` (e.g. "TERM", "HUP").
     fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("run kill");
-        assert!(status.success());
+        common::signal_child(&self.child, signal);
     }
 
     /// Sends SIGTERM and returns the exit code once the tool has exited (and all of

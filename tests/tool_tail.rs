@@ -98,12 +98,7 @@ impl Tool {
 
     /// Sends `signal` (e.g. "TERM") to the tool.
     fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("run kill");
-        assert!(status.success());
+        common::signal_child(&self.child, signal);
     }
 }
 

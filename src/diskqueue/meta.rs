@@ -34,6 +34,8 @@ pub(super) struct Gate {
 #[derive(Debug)]
 pub struct SyncJob {
     pub(super) files: Vec<File>,
+    /// Only the data files' fsyncs (a [`DiskQueue::commit_job`]).
+    pub(super) data_only: bool,
     dir: PathBuf,
     meta_path: PathBuf,
     meta: Meta,
@@ -69,8 +71,43 @@ impl DiskQueue {
         self.seq += 1;
         self.ops = 0;
         self.structural = false;
+        self.written = false;
+        self.opened = false;
+        self.meta_owed = false;
         Ok(SyncJob {
             files,
+            data_only: false,
+            dir: self.dir.clone(),
+            meta_path: self.meta_path(),
+            meta: self.meta(),
+            seq: self.seq,
+            gate: Arc::clone(&self.gate),
+        })
+    }
+
+    /// The sync a group commit needs (`--sync-every=1`, before OKs): the records
+    /// written since the last sync are fsynced, and nothing else. The meta file is
+    /// left behind (after a crash, `restore` reads a write file past the meta's
+    /// position to its end, and counts what it finds there), unless the files changed —
+    /// a rollover, a write file opened, a removal, no meta file yet — which only the
+    /// meta file and its directory's fsync make reachable: then it is a full
+    /// [`DiskQueue::sync_job`]. A forced sync (`--sync-timeout`, stop) writes the meta
+    /// this one owes. Reads alone owe no fsync: such a job does nothing.
+    pub fn commit_job(&mut self) -> io::Result<SyncJob> {
+        self.flush()?;
+        if self.structural || self.opened || self.gate_mut().on_disk.is_none() {
+            return self.sync_job();
+        }
+        let mut files = Vec::new();
+        if let (true, Some(file)) = (self.written, &self.writer) {
+            files.push(file.try_clone()?);
+        }
+        self.written = false;
+        self.ops = 0;
+        self.meta_owed = true;
+        Ok(SyncJob {
+            files,
+            data_only: true,
             dir: self.dir.clone(),
             meta_path: self.meta_path(),
             meta: self.meta(),
@@ -159,6 +196,9 @@ impl SyncJob {
             for file in &self.files {
                 file.sync_data()?;
             }
+        }
+        if self.data_only {
+            return Ok(None);
         }
         if gate.last >= self.seq {
             return Ok(None);

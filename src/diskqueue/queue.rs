@@ -34,6 +34,9 @@ impl DiskQueue {
             owed: Vec::new(),
             ops: 0,
             structural: false,
+            written: false,
+            opened: false,
+            meta_owed: false,
             seq: 0,
             gate: Arc::default(),
         };
@@ -153,6 +156,11 @@ impl DiskQueue {
         }
     }
 
+    /// The queue's limits.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// Records waiting (as far as the bookkeeping knows; see the module doc).
     pub fn depth(&self) -> u64 {
         self.depth
@@ -166,7 +174,7 @@ impl DiskQueue {
 
     /// True when anything happened since the last sync (for `--sync-timeout`).
     pub fn dirty(&self) -> bool {
-        self.structural || self.ops > 0
+        self.structural || self.ops > 0 || self.meta_owed
     }
 
     /// Syncs and closes.

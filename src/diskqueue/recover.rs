@@ -5,7 +5,7 @@
 //! Prefers redelivery to loss; never overwrites a record.
 
 use std::fs::{self, File};
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use super::meta::Meta;
@@ -40,6 +40,12 @@ impl DiskQueue {
             };
             if size == self.write_pos {
                 break;
+            }
+            // The reader takes what lies past the meta's position to the file's end:
+            // count it (a group commit fsyncs records without rewriting the meta).
+            if size > self.write_pos {
+                let (min, max) = (self.config.min_msg_size, self.config.max_msg_size);
+                self.depth += count_records(&path, self.write_pos, min, max);
             }
             log::warn!(
                 "DISKQUEUE({}) {} metadata writePos {} != file size of {}, skipping to new file",
@@ -84,7 +90,7 @@ impl DiskQueue {
         let (min, max) = (self.config.min_msg_size, self.config.max_msg_size);
         let depth = files
             .iter()
-            .map(|(_, path)| count_records(path, min, max))
+            .map(|(_, path)| count_records(path, 0, min, max))
             .sum();
         log::error!(
             "DISKQUEUE({}) {why}; recovering {} data file(s) {first}..={last} from the start ({depth} records), writing from file {}",
@@ -101,17 +107,20 @@ impl DiskQueue {
     }
 }
 
-/// How many whole, well-sized records `path` holds from its start (0 when unreadable);
-/// counting stops at the first bad length or truncated record.
-fn count_records(path: &Path, min: u32, max: u32) -> u64 {
-    let Ok(file) = File::open(path) else {
+/// How many whole, well-sized records `path` holds from offset `from` (0 when
+/// unreadable); counting stops at the first bad length or truncated record.
+fn count_records(path: &Path, from: u64, min: u32, max: u32) -> u64 {
+    let Ok(mut file) = File::open(path) else {
         return 0;
     };
     let Ok(size) = file.metadata().map(|m| m.len()) else {
         return 0;
     };
+    if file.seek(SeekFrom::Start(from)).is_err() {
+        return 0;
+    }
     let mut file = BufReader::new(file);
-    let (mut pos, mut count) = (0u64, 0u64);
+    let (mut pos, mut count) = (from, 0u64);
     let mut len = [0u8; 4];
     while pos + 4 <= size && file.read_exact(&mut len).is_ok() {
         let len = i32::from_be_bytes(len);

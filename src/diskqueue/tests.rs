@@ -238,7 +238,12 @@ fn crash_without_sync_keeps_synced_records() {
         assert_eq!(meta_text(dir, "c"), "9\n0,44\n0,440\n");
 
         let mut dq = DiskQueue::open(dir, "c", config(1 << 20)).unwrap();
-        assert_eq!(dq.depth(), 9, "depth per the old meta");
+        let depth = if forget { 9 } else { 19 };
+        assert_eq!(
+            dq.depth(),
+            depth,
+            "the old meta's, plus records past its position"
+        );
         dq.put(&record(100, 40)).unwrap();
         dq.sync().unwrap();
         let expect_file = if forget { 0 } else { 1 };
@@ -660,4 +665,56 @@ fn on_disk_says_whether_a_stop_has_anything_to_write() {
     fs::write(dir.join("q.diskqueue.meta.dat"), "garbage").unwrap();
     let dq = DiskQueue::open(dir, "q", config(1000)).unwrap();
     assert!(!dq.on_disk(), "a garbled meta file must be replaced");
+}
+
+#[test]
+fn commit_jobs_fsync_records_only_and_a_crash_keeps_and_counts_them() {
+    let tmp = TempDir::new("commit");
+    let dir = &tmp.0;
+    let cfg = Config {
+        sync_every: 1,
+        ..config(1 << 20)
+    };
+    let mut dq = DiskQueue::open(dir, "c", cfg.clone()).unwrap();
+    dq.put(&record(0, 30)).unwrap();
+    let first = dq.commit_job().unwrap();
+    assert!(
+        !first.data_only,
+        "a new write file: the meta and directory too"
+    );
+    first.run().unwrap();
+    let meta = meta_text(dir, "c");
+    assert_eq!(meta, "1\n0,0\n0,34\n");
+    for i in 1..4 {
+        dq.put(&record(i, 30)).unwrap();
+        let job = dq.commit_job().unwrap();
+        assert!(job.data_only && job.files.len() == 1, "{job:?}");
+        job.run().unwrap();
+    }
+    assert_eq!(
+        meta_text(dir, "c"),
+        meta,
+        "the meta waits for a forced sync"
+    );
+    assert_eq!(dq.get().unwrap(), record(0, 30));
+    let read_only = dq.commit_job().unwrap();
+    assert!(read_only.files.is_empty(), "a read owes no fsync");
+    assert!(dq.dirty(), "the meta is owed");
+    // A crash: no clean close, no meta written.
+    std::mem::forget(dq);
+    let mut back = DiskQueue::open(dir, "c", cfg).unwrap();
+    assert_eq!(
+        back.depth(),
+        4,
+        "the records past the meta's position are counted"
+    );
+    for i in 0..4 {
+        assert_eq!(back.get().unwrap(), record(i, 30));
+    }
+    assert_eq!(back.get(), None);
+    back.put(&record(9, 30)).unwrap();
+    back.sync().unwrap();
+    drop(back);
+    let mut again = DiskQueue::open(dir, "c", config(1 << 20)).unwrap();
+    assert_eq!(again.get().unwrap(), record(9, 30), "nothing overwritten");
 }

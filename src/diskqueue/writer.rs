@@ -54,6 +54,7 @@ impl DiskQueue {
                 if file.metadata()?.len() > self.flushed_pos {
                     file.set_len(self.flushed_pos)?;
                 }
+                self.opened = true;
                 log::info!(
                     "DISKQUEUE({}): writeOne() opened {}",
                     self.name,
@@ -64,6 +65,7 @@ impl DiskQueue {
         };
         file.seek(SeekFrom::Start(self.flushed_pos))?;
         file.write_all(&self.pending)?;
+        self.written = true;
         self.flushed_pos += self.pending.len() as u64;
         self.pending.clear();
         Ok(())

@@ -12,8 +12,8 @@ use super::stats::{self, NodeInfo, StatsQuery};
 use crate::http::{BadQuery, Request, Response, Router};
 use crate::proto::{self, Limits};
 use crate::reactor::Wakeup;
-use crate::registry::NotFound;
 use crate::registry::{lock, SharedRegistry};
+use crate::registry::{NotFound, Registry};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
@@ -41,18 +41,30 @@ pub struct HttpContext {
     pub persister: Arc<Persister>,
 }
 
-/// After a change: do the disk work owed (outside the lock) and wake the reactor.
-/// With `--sync-every=1` an error means the change is not known to be on disk.
-fn settle(ctx: &HttpContext) -> std::io::Result<()> {
-    let result = ctx.persister.settle(&ctx.registry);
+/// After a change: asks the syncer for the disk work owed and wakes the reactor.
+fn settle(ctx: &HttpContext) {
+    ctx.persister.settle(false);
     ctx.wakeup.wake();
-    result
 }
 
-/// The answer to a publish: `OK` once stored (and, with `--sync-every=1`, synced);
+/// The answer to a publish: `OK` once stored (and, with `--sync-every=1`, once the
+/// group commit that covers it is done: this worker waits, the reactor does not);
 /// a disk that refused it is `503 EXITING`, as Go's nsqd answers any failed put.
-fn published(ctx: &HttpContext, result: std::io::Result<()>) -> Response {
-    match result.and_then(|()| settle(ctx)) {
+/// `publish` runs under the registry lock; only a publish that wrote to a disk
+/// queue waits (one to an ephemeral topic, or into memory, has nothing to sync).
+fn published(
+    ctx: &HttpContext,
+    publish: impl FnOnce(&mut Registry) -> std::io::Result<()>,
+) -> Response {
+    let mut registry = lock(&ctx.registry);
+    let before = registry.disk_writes();
+    let result = publish(&mut registry);
+    // Under the lock, so the flush that collects the write covers the ticket.
+    let ticket = (ctx.persister).settle(registry.disk_writes() != before);
+    drop(registry);
+    ctx.wakeup.wake();
+    let result = result.and_then(|()| ticket.map_or(Ok(()), |t| ctx.persister.wait(t)));
+    match result {
         Ok(()) => ok_text(),
         Err(e) => {
             log::error!("HTTP: publish failed - {e}");
@@ -243,9 +255,9 @@ fn publish(ctx: &HttpContext, req: &Request) -> Response {
             _ => return err(400, "INVALID_DEFER"),
         },
     };
-    let result =
-        lock(&ctx.registry).publish(&topic, [req.body.as_slice()], defer_ms, Instant::now());
-    published(ctx, result)
+    published(ctx, |r| {
+        r.publish(&topic, [req.body.as_slice()], defer_ms, Instant::now())
+    })
 }
 
 fn multi_publish(ctx: &HttpContext, req: &Request) -> Response {
@@ -286,8 +298,7 @@ fn multi_publish(ctx: &HttpContext, req: &Request) -> Response {
     if bodies.is_empty() {
         return ok_text();
     }
-    let result = lock(&ctx.registry).publish(&topic, bodies, 0, Instant::now());
-    published(ctx, result)
+    published(ctx, |r| r.publish(&topic, bodies, 0, Instant::now()))
 }
 
 /// `OK`, or `500 NOK - <error>` while the most recent disk write or fsync failed.
@@ -321,7 +332,12 @@ fn stats_route(ctx: &HttpContext, req: &Request) -> Response {
 fn metrics_route(ctx: &HttpContext) -> Response {
     let query = StatsQuery::from_pairs(&[]);
     let snapshot = stats::collect(&mut lock(&ctx.registry), &query, &ctx.node, Instant::now());
-    Response::new(200, metrics::prometheus(&snapshot))
+    let (commits, queue_syncs) = ctx.persister.counters();
+    let sync = metrics::SyncCounters {
+        commits,
+        queue_syncs,
+    };
+    Response::new(200, metrics::prometheus(&snapshot, sync))
         .header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 }
 
@@ -335,7 +351,7 @@ fn not_found(e: NotFound) -> Response {
 fn done(result: Result<(), NotFound>, ctx: &HttpContext) -> Response {
     match result {
         Ok(()) => {
-            let _ = settle(ctx); // not a publish: reported by /ping
+            settle(ctx); // not a publish: a failure is reported by /ping
             ok_empty()
         }
         Err(e) => not_found(e),
@@ -346,7 +362,7 @@ fn topic_create(ctx: &HttpContext, req: &Request) -> Response {
     match topic_param(req) {
         Ok((_, topic)) => {
             ctx.lookup.create_topic(&topic);
-            let _ = settle(ctx); // not a publish: reported by /ping
+            settle(ctx); // not a publish: a failure is reported by /ping
             ok_empty()
         }
         Err(resp) => resp,
@@ -416,7 +432,7 @@ fn channel_create(ctx: &HttpContext, req: &Request) -> Response {
     match channel_params(ctx, req) {
         Ok((topic, channel)) => {
             lock(&ctx.registry).channel(&topic, &channel, Instant::now());
-            let _ = settle(ctx); // not a publish: reported by /ping
+            settle(ctx); // not a publish: a failure is reported by /ping
             ok_empty()
         }
         Err(resp) => resp,

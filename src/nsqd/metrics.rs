@@ -133,8 +133,17 @@ const CHANNEL_FAMILIES: &[(&str, &str, &str, ChannelValue)] = &[
     ),
 ];
 
+/// The syncer thread's counters (`nsqd/durability.rs`), shown next to the snapshot.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SyncCounters {
+    /// Group commits done with `--sync-every=1` (each one fsync round).
+    pub commits: u64,
+    /// Queue syncs run (a queue's data files, then its meta file and directory).
+    pub queue_syncs: u64,
+}
+
 /// Renders the snapshot as Prometheus text (`text/plain; version=0.0.4`).
-pub fn prometheus(snapshot: &Snapshot) -> String {
+pub fn prometheus(snapshot: &Snapshot, sync: SyncCounters) -> String {
     let mut out = String::with_capacity(4096);
     let topics = snapshot.topics.as_deref().unwrap_or_default();
     for (name, kind, help, value) in TOPIC_FAMILIES {
@@ -190,6 +199,22 @@ pub fn prometheus(snapshot: &Snapshot) -> String {
         &[],
         snapshot.uptime.as_secs_f64(),
     );
+    let counters = [
+        (
+            "nsqd_sync_commits_total",
+            "Group commits with --sync-every=1: each is one fsync round covering every publish that waited for it.",
+            sync.commits,
+        ),
+        (
+            "nsqd_fsyncs_total",
+            "Queue syncs (fsync of a queue's data files, then its meta file and directory).",
+            sync.queue_syncs,
+        ),
+    ];
+    for (name, help, value) in counters {
+        header(&mut out, name, "counter", help);
+        sample(&mut out, name, &[], value);
+    }
     header(&mut out, "nsqd_info", "gauge", "nsqd version, as a label.");
     sample(&mut out, "nsqd_info", &[("version", &snapshot.version)], 1);
     out
@@ -223,7 +248,7 @@ mod tests {
         let now = Instant::now();
         let mut reg = sample_registry(now);
         let snap = collect(&mut reg, &StatsQuery::default(), &node(Vec::new()), now);
-        let text = prometheus(&snap);
+        let text = prometheus(&snap, SyncCounters::default());
         let v: serde_json::Value = serde_json::from_str(&to_json(&snap)).unwrap();
         let m = parse(&text);
         for t in v["topics"].as_array().unwrap() {
@@ -287,7 +312,7 @@ mod tests {
             &node(Vec::new()),
             Instant::now(),
         );
-        let text = prometheus(&snap);
+        let text = prometheus(&snap, SyncCounters::default());
         for family in TOPIC_FAMILIES
             .iter()
             .map(|f| f.0)
@@ -324,7 +349,7 @@ mod tests {
             .unwrap()
             .e2e = Some(w);
         let snap = collect(&mut reg, &StatsQuery::default(), &node(vec![0.99]), now);
-        let m = parse(&prometheus(&snap));
+        let m = parse(&prometheus(&snap, SyncCounters::default()));
         assert_eq!(
             m["nsq_channel_e2e_processing_latency_seconds{topic=\"t\",channel=\"c\",quantile=\"0.99\"}"],
             0.002

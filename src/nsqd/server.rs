@@ -299,6 +299,7 @@ impl Server {
                 registry.clone(),
                 opts.sync_timeout.max(std::time::Duration::from_millis(1)),
                 server.stop.clone(),
+                wakeup.clone(),
             )
             .map_err(other("failed to start the syncer thread"))?,
         );

@@ -304,7 +304,11 @@ impl Backlog {
         if !(disk.needs_sync() || force && disk.dirty()) {
             return None;
         }
-        let job = disk.sync_job();
+        // With --sync-every=1 a due sync is a group commit's: data files only.
+        let job = match force || disk.config().sync_every != 1 {
+            true => disk.sync_job(),
+            false => disk.commit_job(),
+        };
         if let (Err(e), Some(status)) = (&job, &self.status) {
             status.record(&self.name, &Err(io::Error::new(e.kind(), e.to_string())));
         }

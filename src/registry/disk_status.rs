@@ -15,7 +15,9 @@ const LOG_EVERY: Duration = Duration::from_secs(1);
 /// Shared disk state (one per registry, an `Arc` in every backlog).
 #[derive(Debug, Default)]
 pub struct DiskStatus {
+    /// Writes since the syncer last looked, and since the start.
     writes: AtomicU64,
+    writes_total: AtomicU64,
     state: Mutex<ErrorState>,
 }
 
@@ -32,6 +34,7 @@ impl DiskStatus {
     /// Counts one disk write and records how it went (`what`: the queue, for the log).
     pub fn wrote(&self, what: &str, result: &io::Result<()>) {
         self.writes.fetch_add(1, Ordering::Relaxed);
+        self.writes_total.fetch_add(1, Ordering::Relaxed);
         self.record(what, result);
     }
 
@@ -77,6 +80,11 @@ impl DiskStatus {
     /// Disk writes since the last call.
     pub fn take_writes(&self) -> u64 {
         self.writes.swap(0, Ordering::Relaxed)
+    }
+
+    /// Disk writes since the start (tried, whether they succeeded or not).
+    pub fn writes_total(&self) -> u64 {
+        self.writes_total.load(Ordering::Relaxed)
     }
 }
 

@@ -83,6 +83,12 @@ impl Registry {
         self.metadata_dirty = false;
     }
 
+    /// Disk-queue writes since the start: a publish that changed it went to disk, so
+    /// with `--sync-every=1` its OK waits for an fsync.
+    pub fn disk_writes(&self) -> u64 {
+        self.disk_status.writes_total()
+    }
+
     /// The disk work owed: queues that reached `--sync-every` (or, with `force`, any
     /// with unsynced writes). Run the jobs after releasing the lock.
     /// A queue whose buffered records could not be written gives its error instead.

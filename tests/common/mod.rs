@@ -4,7 +4,9 @@
 #![allow(dead_code)]
 
 pub mod fake_lookupd;
+pub mod node;
 pub mod pynsq;
+pub mod rng;
 #[cfg(feature = "tls")]
 pub mod tls;
 
@@ -102,12 +104,7 @@ impl Nsqd {
     }
 
     pub fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("run kill");
-        assert!(status.success());
+        signal_child(&self.child, name);
     }
 
     /// Waits for the process to exit and returns its exit code.
@@ -126,6 +123,16 @@ impl Nsqd {
     pub fn log_text(&self) -> String {
         self.log.lock().unwrap().clone()
     }
+}
+
+/// Sends signal `name` ("TERM", "KILL", ...) to `child`, with kill(1).
+pub fn signal_child(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(child.id().to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success());
 }
 
 /// Spawns `bin` with `args`, its stderr collected into a shared string by a thread.
@@ -207,12 +214,7 @@ impl Lookupd {
     }
 
     pub fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("run kill");
-        assert!(status.success());
+        signal_child(&self.child, name);
     }
 
     /// Waits for exit and returns the code.

@@ -5,7 +5,8 @@
 //! Go's net.Dial sets). Workers connect and finish their handshake first, then meet
 //! at a barrier; the clock starts when the last one arrives and stops when the last
 //! one is done. Only acknowledged messages (writer: OK'd MPUBs) or received ones
-//! (reader) count.
+//! (reader) count. Writers time every command from its write to its OK: the
+//! `publish latency` line under the writer's and pubsub's results.
 //!
 //! With `--tls-root-ca-file` every connection upgrades to TLS after IDENTIFY (§9)
 //! and the same loops run inside it.
@@ -29,7 +30,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 use wire::other;
-use workers::{pub_shared, pub_worker, sub_worker};
+use workers::{pub_shared, pub_worker, sub_worker, PubResult};
 
 /// NSQ's result line for `msgs` messages carrying `bytes` body bytes in `d`.
 pub fn result_line(d: Duration, msgs: u64, bytes: u64) -> String {
@@ -69,7 +70,7 @@ fn join_all<T>(handles: Vec<thread::ScopedJoinHandle<'_, io::Result<T>>>) -> io:
     }
 }
 
-/// `writer`: NSQ's bench_writer. Returns the result line.
+/// `writer`: NSQ's bench_writer. Returns the result line, then the publish latency.
 pub fn writer(opts: &Options) -> io::Result<String> {
     let shared = pub_shared(opts, Arc::default(), false, tls::from_options(opts)?);
     let start = Gate::default();
@@ -87,9 +88,13 @@ pub fn writer(opts: &Options) -> io::Result<String> {
         (began.elapsed(), results)
     });
     let results = results?;
-    let msgs = results.iter().map(|r| r.0).sum();
-    let bytes = results.iter().map(|r| r.1).sum();
-    Ok(result_line(elapsed, msgs, bytes))
+    let msgs = results.iter().map(|r| r.msgs).sum();
+    let bytes = results.iter().map(|r| r.bytes).sum();
+    Ok(format!(
+        "{}\n{}",
+        result_line(elapsed, msgs, bytes),
+        publish_latency(opts, &results)
+    ))
 }
 
 /// `reader`: NSQ's bench_reader. Returns the result line.
@@ -120,8 +125,51 @@ fn ms(ns: u64) -> String {
     format!("{:.3}ms", ns as f64 / 1e6)
 }
 
-/// `pubsub`: --workers writers and --workers readers on one topic at once. Returns
-/// the consumers' result line, the publish rate, and end-to-end latency percentiles.
+/// `p50 .. - p99 .. - p99.9 .. - max ..` of a non-empty histogram.
+fn percentiles(h: &Histogram) -> String {
+    format!(
+        "p50 {} - p99 {} - p99.9 {} - max {}",
+        ms(h.quantile(0.5)),
+        ms(h.quantile(0.99)),
+        ms(h.quantile(0.999)),
+        ms(h.max())
+    )
+}
+
+/// `publish latency: p50 .. - p99 .. - p99.9 .. - max .. (N PUBs)`: from writing each
+/// command to reading its OK, over all writers.
+fn publish_latency(opts: &Options, results: &[PubResult]) -> String {
+    let mut lat = Histogram::default();
+    for r in results {
+        lat.merge(&r.latency);
+    }
+    if lat.len() == 0 {
+        return "publish latency: n/a (nothing acknowledged)".to_string();
+    }
+    let verb = if opts.batch_size == 1 {
+        "PUBs".to_string()
+    } else {
+        format!("MPUBs of up to {}", opts.batch_size)
+    };
+    format!(
+        "publish latency: {} ({} {verb})",
+        percentiles(&lat),
+        lat.len()
+    )
+}
+
+/// Reader connections of `pubsub`: `--readers`, or `--workers` when that is 0.
+fn readers(opts: &Options) -> usize {
+    if opts.readers == 0 {
+        opts.workers
+    } else {
+        opts.readers
+    }
+}
+
+/// `pubsub`: --workers writers and --readers readers on one topic at once. Returns
+/// the consumers' result line, the publish rate, end-to-end latency percentiles and
+/// the publish latency.
 pub fn pubsub(opts: &Options) -> io::Result<String> {
     if opts.size < 8 {
         return Err(other("pubsub needs --size >= 8 (bodies carry a timestamp)"));
@@ -129,8 +177,9 @@ pub fn pubsub(opts: &Options) -> io::Result<String> {
     let consumed = Arc::new(AtomicU64::new(0));
     let shared = pub_shared(opts, consumed.clone(), true, tls::from_options(opts)?);
     let (subscribed, start) = (Gate::default(), Gate::default());
+    let n_readers = readers(opts);
     let (elapsed, subs, pubs) = thread::scope(|s| {
-        let sub_handles: Vec<_> = (0..opts.workers)
+        let sub_handles: Vec<_> = (0..n_readers)
             .map(|_| {
                 let (subscribed, start, consumed) = (&subscribed, &start, &*consumed);
                 let tls = shared.tls.as_ref();
@@ -138,14 +187,14 @@ pub fn pubsub(opts: &Options) -> io::Result<String> {
             })
             .collect();
         // Readers subscribe (creating topic and channel) before any writer connects.
-        subscribed.wait_arrived(opts.workers);
+        subscribed.wait_arrived(n_readers);
         let pub_handles: Vec<_> = (0..opts.workers)
             .map(|_| {
                 let (shared, start) = (&shared, &start);
                 s.spawn(move || pub_worker(shared, start))
             })
             .collect();
-        start.wait_arrived(2 * opts.workers);
+        start.wait_arrived(n_readers + opts.workers);
         start.open();
         let began = Instant::now();
         let pubs = join_all(pub_handles);
@@ -153,7 +202,7 @@ pub fn pubsub(opts: &Options) -> io::Result<String> {
         (began.elapsed(), subs, pubs)
     });
     let (subs, pubs) = (subs?, pubs?);
-    let published: u64 = pubs.iter().map(|r| r.0).sum();
+    let published: u64 = pubs.iter().map(|r| r.msgs).sum();
     let msgs = subs.iter().map(|r| r.msgs).sum();
     let bytes = subs.iter().map(|r| r.bytes).sum();
     let mut lat = Histogram::default();
@@ -170,13 +219,12 @@ pub fn pubsub(opts: &Options) -> io::Result<String> {
         text.push_str("\nlatency: n/a (no timestamped messages received)");
     } else {
         text.push_str(&format!(
-            "\nlatency: p50 {} - p99 {} - p99.9 {} - max {} ({} samples)",
-            ms(lat.quantile(0.5)),
-            ms(lat.quantile(0.99)),
-            ms(lat.quantile(0.999)),
-            ms(lat.max()),
+            "\nlatency: {} ({} samples)",
+            percentiles(&lat),
             lat.len()
         ));
     }
+    text.push('\n');
+    text.push_str(&publish_latency(opts, &pubs));
     Ok(text)
 }

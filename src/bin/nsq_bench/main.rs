@@ -3,7 +3,7 @@
 //! endpoint that shows what the machine allows these tools to reach.
 //!
 //! ```text
-//! nsq_bench writer [flags]   MPUB batches for --runfor, then one result line
+//! nsq_bench writer [flags]   MPUB batches (PUBs with --batch-size=1) for --runfor
 //! nsq_bench reader [flags]   SUB + RDY, FIN every message for --runfor
 //! nsq_bench pubsub [flags]   writers and readers at once; latency percentiles
 //! nsq_bench sink   [flags]   a V2 endpoint that answers OK and streams canned messages
@@ -11,7 +11,8 @@
 //!
 //! Writer and reader print NSQ's result line:
 //! `duration: <d> - <X> mb/s - <Y> ops/s - <Z> us/op`, where mb/s is MiB/s of
-//! message bodies. With `--tls-root-ca-file` (cargo feature `tls`) the client modes
+//! message bodies; writer and pubsub add a `publish latency: p50 .. - p99 .. -
+//! p99.9 .. - max ..` line (each command's write to its OK). With `--tls-root-ca-file` (cargo feature `tls`) the client modes
 //! talk TLS to nsqd. A flag given a value other than its default in a mode that does
 //! not read it (`writer --rate=10`) is refused, never ignored. The modules: [`client`]
 //! holds the three client modes, [`sink`] the endpoint, [`hist`] the latency
@@ -38,7 +39,7 @@ pub struct Options {
     pub channel: String,
     /// `--size`: bytes per message body.
     pub size: usize,
-    /// `--batch-size`: messages per MPUB.
+    /// `--batch-size`: messages per MPUB; 1 sends each message as a PUB.
     pub batch_size: usize,
     /// `--runfor`: how long the clients run.
     pub runfor: Duration,
@@ -46,7 +47,9 @@ pub struct Options {
     pub rdy: u64,
     /// `--workers`: connections per role (writers, readers).
     pub workers: usize,
-    /// `--pipeline`: MPUBs each writer keeps unacknowledged.
+    /// `--readers`: pubsub's reader connections (0: as many as `--workers`).
+    pub readers: usize,
+    /// `--pipeline`: MPUBs (or PUBs) each writer keeps unacknowledged.
     pub pipeline: usize,
     /// `--count`: total messages the writers publish (0: no limit, only --runfor).
     pub count: u64,
@@ -63,10 +66,12 @@ pub const TLS_NOT_BUILT: &str = "--tls-root-ca-file: this build has no TLS (carg
 
 const USAGE_HEAD: &str = "Usage: nsq_bench <writer|reader|pubsub|sink> [flags]\n\
   writer  each worker: IDENTIFY, then MPUB --batch-size messages of --size bytes,\n\
-  \x20       --pipeline in flight, for --runfor (or until --count)\n\
+  \x20       --pipeline in flight, for --runfor (or until --count); with\n\
+  \x20       --batch-size=1 each message is one PUB. Prints NSQ's result line and\n\
+  \x20       publish latency p50/p99/p99.9/max (each PUB/MPUB's write to its OK)\n\
   reader  each worker: IDENTIFY, SUB, RDY --rdy, FIN every message, for --runfor\n\
-  pubsub  --workers writers and --workers readers at once; bodies carry a send\n\
-  \x20       timestamp; prints ops/s and end-to-end latency p50/p99/p99.9\n\
+  pubsub  --workers writers and --readers readers at once; bodies carry a send\n\
+  \x20       timestamp; prints ops/s, end-to-end and publish latency p50/p99/p99.9\n\
   sink    do-nothing V2 endpoint on --tcp-address: OK to IDENTIFY/SUB/PUB/MPUB,\n\
   \x20       canned --size-byte messages up to each connection's RDY\n\
 nsq_bench -version prints the version; -help this text.\n\n";
@@ -83,15 +88,21 @@ fn specs() -> Vec<FlagSpec> {
         FlagSpec::new("topic", K::String, "sub_bench", "topic to publish to / receive messages on"),
         FlagSpec::new("channel", K::String, "ch", "channel to receive messages on"),
         FlagSpec::new("size", K::Int, 200, "size of messages"),
-        FlagSpec::new("batch-size", K::Int, 200, "batch size of messages"),
+        FlagSpec::new(
+            "batch-size",
+            K::Int,
+            200,
+            "batch size of messages (1 = each message its own PUB instead of an MPUB)",
+        ),
         FlagSpec::new("runfor", K::Duration, "10s", "duration of time to run"),
         FlagSpec::new("rdy", K::Int, 2500, "RDY count to use"),
         FlagSpec::new("workers", K::Int, cores(), "connections per role (writers, readers); defaults to the number of cores"),
+        FlagSpec::new("readers", K::Int, 0, "pubsub: reader connections (0 = as many as --workers)"),
         FlagSpec::new(
             "pipeline",
             K::Int,
             4,
-            "MPUBs each writer keeps in flight before reading an OK (1 = lockstep, as NSQ's bench_writer)",
+            "MPUBs (PUBs with --batch-size=1) each writer keeps in flight before reading an OK (1 = lockstep, as NSQ's bench_writer)",
         ),
         FlagSpec::new("count", K::Int, 0, "writer: stop after publishing this many messages in total (0 = only --runfor)"),
         FlagSpec::new("rate", K::Int, 0, "pubsub: publish at most this many messages/s in total (0 = unthrottled)"),
@@ -130,6 +141,7 @@ fn options(p: &Parsed) -> Result<Options, String> {
         runfor: p.get_duration("runfor").map_err(|e| e.to_string())?,
         rdy: int(p, "rdy", 1)? as u64,
         workers: int(p, "workers", 1)? as usize,
+        readers: int(p, "readers", 0)? as usize,
         pipeline: int(p, "pipeline", 1)? as usize,
         count: int(p, "count", 0)? as u64,
         rate: int(p, "rate", 0)? as u64,
@@ -161,6 +173,7 @@ const READS: &[(&str, &[&str])] = &[
     ("runfor", CLIENTS),
     ("rdy", &["reader", "pubsub"]),
     ("workers", CLIENTS),
+    ("readers", &["pubsub"]),
     ("pipeline", &["writer", "pubsub"]),
     ("count", &["writer", "pubsub"]),
     ("rate", &["pubsub"]),
@@ -180,6 +193,7 @@ fn differs(name: &str, o: &Options, d: &Options) -> bool {
         "runfor" => o.runfor != d.runfor,
         "rdy" => o.rdy != d.rdy,
         "workers" => o.workers != d.workers,
+        "readers" => o.readers != d.readers,
         "pipeline" => o.pipeline != d.pipeline,
         "count" => o.count != d.count,
         "rate" => o.rate != d.rate,
@@ -298,6 +312,11 @@ mod tests {
             "--batch-size is not supported by nsq_bench sink (used by writer, pubsub only)"
         );
         assert!(unused_flag("pubsub", &opts(&["--rate=10", "--max-backlog=5"])).is_ok());
+        assert_eq!(
+            unused_flag("writer", &opts(&["--readers=2"])).unwrap_err(),
+            "--readers is not supported by nsq_bench writer (used by pubsub only)"
+        );
+        assert!(unused_flag("pubsub", &opts(&["--readers=2", "--batch-size=1"])).is_ok());
         assert!(unused_flag("writer", &opts(&["--rate=0", "--rdy=2500", "--runfor=10s"])).is_ok());
         assert!(unused_flag("sink", &opts(&["--runfor=10000ms", "--topic=sub_bench"])).is_ok());
     }

@@ -19,6 +19,14 @@ pub(super) fn out(net: &mut Net<V2Conn>, id: ConnId) -> Option<&mut Vec<u8>> {
     })
 }
 
+/// How many plain frame bytes `conn` has staged (where the next frame will start).
+pub(super) fn out_len(conn: &Connection<V2Conn>) -> usize {
+    match conn.state.layered() {
+        true => conn.state.plain_out.len(),
+        false => conn.output.len(),
+    }
+}
+
 pub(super) fn send_response(net: &mut Net<V2Conn>, id: ConnId, data: &[u8]) {
     if let Some(out) = out(net, id) {
         proto::write_response(out, data);

@@ -2,6 +2,7 @@
 //! TLS session and compression buffers, and when its heartbeat, read timeout or TLS
 //! handshake deadline is next due. No I/O here.
 
+use super::owed::Owed;
 use crate::compress::Codec;
 use crate::nsqd::auth::Authorizations;
 use crate::nsqd::identify::Negotiated;
@@ -45,6 +46,10 @@ pub struct V2Conn {
     pub(super) tls: Option<ServerSession>,
     /// The TLS handshake is running and must end by then.
     pub(super) handshake_deadline: Option<Instant>,
+    /// Replies held for a group commit (`--sync-every=1`).
+    pub(super) owed: Owed,
+    /// A fatal error was answered behind held replies: close once they are out.
+    pub(super) close_when_paid: bool,
 }
 
 impl V2Conn {
@@ -67,6 +72,8 @@ impl V2Conn {
             plain_out: Vec::new(),
             tls: None,
             handshake_deadline: None,
+            owed: Owed::default(),
+            close_when_paid: false,
         }
     }
 

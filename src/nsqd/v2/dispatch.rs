@@ -6,7 +6,8 @@
 //! only formatted when debug is on.
 
 use super::auth_flow::AuthStep;
-use super::codec::{out, send_error, take_input};
+use super::codec::{out, out_len, send_error, take_input};
+use super::commit::BatchMarks;
 use super::conn::V2Conn;
 use super::handler::V2Handler;
 use super::publish::{self, publish_name};
@@ -39,6 +40,11 @@ impl V2Handler {
         if conn.state.auth_pending || self.creating.contains_key(&conn.state.client) {
             return;
         }
+        if conn.state.owed.is_full() || conn.state.close_when_paid {
+            // Until the held replies are out (`commit.rs` resumes it).
+            net.hold_reads(id, true);
+            return;
+        }
         let layered = conn.state.layered();
         let Some(input) = take_input(conn) else {
             net.close(id);
@@ -53,9 +59,16 @@ impl V2Handler {
         // IDENTIFY turned TLS or compression on: what follows it in `input` is not
         // plain, so it goes back through the layers.
         let mut switched = false;
-        // Where the output stood before the batch's first publish, and its command.
-        let mut first_publish: Option<(usize, &'static str)> = None;
+        // Where the frames stood before the batch, and before its first publish.
+        let mut marks = BatchMarks {
+            start: net.conn(id).map_or(0, |c| out_len(c)),
+            first_publish: None,
+        };
+        let mut fatal = false;
+        // An IDENTIFY or AUTH waits for the replies owed before it.
+        let mut barrier = false;
         let mut registry = lock(&self.registry);
+        let disk_writes = registry.disk_writes();
         while used < input.len() {
             let Some(conn) = net.conn(id) else {
                 break;
@@ -63,6 +76,16 @@ impl V2Handler {
             let ctx = self.parse_context(&conn.state);
             let result = match proto::parse(&input[used..], &ctx) {
                 Ok(None) => break,
+                Ok(Some((command, _)))
+                    if self.waits_for_owed(
+                        &conn.state,
+                        &command,
+                        marks.first_publish.is_some(),
+                    ) =>
+                {
+                    barrier = true;
+                    break;
+                }
                 Ok(Some((command, n))) => match self.auth_step(net, id, &command, now) {
                     AuthStep::Proceed => {
                         if let Some(topic) = held_new_topic(&mut registry, &command) {
@@ -72,9 +95,9 @@ impl V2Handler {
                             break;
                         }
                         used += n;
-                        if first_publish.is_none() {
+                        if marks.first_publish.is_none() {
                             let name = publish_name(&command);
-                            first_publish = name.zip(out(net, id)).map(|(c, o)| (o.len(), c));
+                            marks.first_publish = name.zip(out(net, id)).map(|(c, o)| (o.len(), c));
                         }
                         log::debug!("PROTOCOL(V2): client({client}) {}", Shown(&command));
                         let result = self.execute(&mut registry, net, id, client, command, now);
@@ -98,7 +121,7 @@ impl V2Handler {
                 send_error(net, id, &e);
                 if e.fatal {
                     log::info!("client({client}) fatal: {e}");
-                    net.close(id);
+                    fatal = true;
                     break;
                 }
             }
@@ -106,9 +129,21 @@ impl V2Handler {
                 break;
             }
         }
-        // Never settle with the registry lock held.
+        // Only a batch that wrote to a disk queue waits for an fsync (a publish to an
+        // ephemeral topic, or into memory, has nothing to sync); its ticket is taken
+        // under the lock, so the flush that collects the write covers the ticket.
+        let wrote_disk = registry.disk_writes() != disk_writes;
+        let ticket = match used > 0 || fatal {
+            true => (self.persister).settle(marks.first_publish.is_some() && wrote_disk),
+            false => None,
+        };
         drop(registry);
-        self.settle(net, id, client, first_publish);
+        if used > 0 || fatal {
+            self.hold_replies(net, id, marks, ticket);
+        }
+        if fatal {
+            self.close_after_replies(net, id);
+        }
         if let Some(conn) = net.conn(id) {
             let mut input = input;
             input.drain(..used);
@@ -120,6 +155,15 @@ impl V2Handler {
         }
         if switched {
             self.process(net, id);
+        }
+        if barrier {
+            match net.conn(id).map(|c| c.state.owed.is_empty()) {
+                // Nothing was owed after all (the publishes needed no fsync): go on.
+                Some(true) => self.process(net, id),
+                // `commit.rs` resumes it once the replies are out.
+                Some(false) => net.hold_reads(id, true),
+                None => {}
+            }
         }
     }
 
@@ -155,10 +199,17 @@ impl V2Handler {
         let Some(conn) = net.conn(id) else {
             return;
         };
-        let waiting = conn.state.auth_pending || self.creating.contains_key(&conn.state.client);
-        if conn.state.peer_closed && !waiting {
+        if conn.state.peer_closed && !self.waiting(&conn.state) {
             self.read_closed(net, id);
         }
+    }
+}
+
+impl V2Handler {
+    /// True while the connection has commands (an auth answer, a topic's release) or
+    /// replies (a group commit) to wait for.
+    pub(super) fn waiting(&self, conn: &super::conn::V2Conn) -> bool {
+        conn.auth_pending || self.creating.contains_key(&conn.client) || !conn.owed.is_empty()
     }
 }
 

@@ -63,8 +63,8 @@ impl Handler for V2Handler {
         let Some(conn) = net.conn(id) else {
             return;
         };
-        if conn.state.auth_pending || self.creating.contains_key(&conn.state.client) {
-            // Commands are waiting: they run, then the connection closes.
+        if self.waiting(&conn.state) {
+            // Commands or replies are waiting: they run, then the connection closes.
             conn.state.peer_closed = true;
             return;
         }
@@ -83,6 +83,7 @@ impl Handler for V2Handler {
             self.conns.shrink_to_fit(); // a burst of connections is gone: give it back
         }
         self.creating.remove(&conn.client);
+        self.owing.remove(&conn.client);
         lock(&self.registry).remove_client(conn.client);
         log::info!("PROTOCOL(V2): client({}) exiting ioloop", conn.client);
     }
@@ -92,8 +93,9 @@ impl Handler for V2Handler {
     }
 
     fn woken(&mut self, net: &mut Net<V2Conn>) {
-        // Other threads mark work in the registry (round_end pumps it), hand over
-        // auth answers, or release topics that connections wait on.
+        // Other threads mark work in the registry (round_end pumps it), end group
+        // commits, hand over auth answers, or release topics that connections wait on.
+        self.release_owed(net);
         let answers =
             std::mem::take(&mut *self.auth_answers.lock().unwrap_or_else(|p| p.into_inner()));
         for answer in answers {

@@ -4,13 +4,13 @@
 
 use super::conn::V2Conn;
 use crate::nsqd::auth::{AuthError, AuthServers, Authorizations};
-use crate::nsqd::durability::Persister;
+use crate::nsqd::durability::{Persister, Ticket};
 use crate::nsqd::identify::IdentifyLimits;
 use crate::proto::{Limits, ParseContext};
 use crate::reactor::{ConnId, Wakeup};
 use crate::registry::{ClientId, SharedRegistry};
 use crate::tls::ServerTls;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -57,6 +57,10 @@ pub struct V2Handler {
     /// pre-creation, by the topic: their commands wait until its release.
     pub(super) creating: HashMap<ClientId, String>,
     pub(super) wakeup: Wakeup,
+    /// Connections holding replies for a group commit, and the last commit ticket
+    /// whose end was acted on.
+    pub(super) owing: HashSet<ClientId>,
+    pub(super) released: Ticket,
 }
 
 impl V2Handler {
@@ -77,6 +81,8 @@ impl V2Handler {
             auth_answers: Arc::default(),
             creating: HashMap::new(),
             wakeup,
+            owing: HashSet::new(),
+            released: 0,
         }
     }
 }

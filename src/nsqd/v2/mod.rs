@@ -6,6 +6,9 @@
 //! Fatal errors are answered and the connection closed; only FIN, REQ and TOUCH
 //! failures leave it open.
 //!
+//! With `--sync-every=1` a publish's OK is held until the syncer thread's group
+//! commit covers it (`commit.rs`); the loop never waits for the disk.
+//!
 //! With `--auth-http-address`, AUTH asks the auth server from a thread of its own:
 //! the connection's later commands wait in its input buffer until the answer comes
 //! back through the reactor's waker. SUB and publishes need an AUTH first and a
@@ -20,12 +23,14 @@
 //! per round for the pump — never across a socket write.
 //!
 //! Files (each imports only those listed before it):
+//! - `owed.rs`: replies held until a group commit covers them (plain data).
 //! - `handler.rs`: the handler's state ([`V2Config`], [`V2Handler`]) and its constructor.
 //! - `conn.rs`: one connection's protocol state ([`V2Conn`]) and its timer deadline.
 //! - `codec.rs`: where a connection's frames go, and the negotiated compression around them.
 //! - `negotiate.rs`: IDENTIFY (settings, heartbeat, compression switch).
 //! - `consumer.rs`: SUB, RDY, FIN, REQ, TOUCH, CLS.
-//! - `publish.rs`: PUB, MPUB, DPUB and the durability settle after a batch.
+//! - `publish.rs`: PUB, MPUB, DPUB.
+//! - `commit.rs`: holding a batch's replies for its group commit, releasing them.
 //! - `auth_flow.rs`: the auth rules per command, auth queries and their answers.
 //! - `dispatch.rs`: a connection's input batch — magic, parsing, routing, waiting.
 //! - `timers.rs`: the registry's deadline and each connection's heartbeat and read timeout.
@@ -34,6 +39,7 @@
 
 mod auth_flow;
 mod codec;
+mod commit;
 mod conn;
 mod consumer;
 mod delivery;
@@ -41,6 +47,7 @@ mod dispatch;
 mod events;
 mod handler;
 mod negotiate;
+mod owed;
 mod publish;
 mod timers;
 

@@ -1,10 +1,8 @@
-//! The publish commands of a V2 connection — PUB, MPUB and DPUB — and the durability
-//! settle after a batch: with `--sync-every=1` the batch is fsynced before its OKs are
-//! flushed, and a failed sync takes those OKs back.
+//! The publish commands of a V2 connection — PUB, MPUB and DPUB — and their errors.
+//! With `--sync-every=1` their OKs wait for the group commit (`commit.rs`).
 
-use super::codec::{out, send_error, send_response};
+use super::codec::send_response;
 use super::conn::V2Conn;
-use super::handler::V2Handler;
 use crate::proto::{Command, ProtoError};
 use crate::reactor::{ConnId, Net};
 use crate::registry::{ClientId, Registry};
@@ -47,33 +45,6 @@ pub(super) fn execute(
     }
 }
 
-impl V2Handler {
-    /// After a batch (registry lock released): with --sync-every=1, fsync
-    /// (group-committing the batch) before the replies are flushed at the end of the
-    /// round. Should it fail, the OKs owed since the batch's `first_publish` (where
-    /// the output stood before it, and its command) are taken back: that publish is
-    /// answered with its error instead, and the connection closed.
-    pub(super) fn settle(
-        &self,
-        net: &mut Net<V2Conn>,
-        id: ConnId,
-        client: ClientId,
-        first_publish: Option<(usize, &'static str)>,
-    ) {
-        if let Err(e) = self.persister.settle(&self.registry) {
-            if let Some((mark, command)) = first_publish {
-                if let Some(out) = out(net, id) {
-                    out.truncate(mark);
-                }
-                let e = pub_failed(command)(e);
-                send_error(net, id, &e);
-                log::info!("client({client}) fatal: {e}");
-                net.close(id);
-            }
-        }
-    }
-}
-
 /// The name of a publish command (`None` for the others).
 pub(super) fn publish_name(command: &Command<'_>) -> Option<&'static str> {
     match command {
@@ -86,7 +57,7 @@ pub(super) fn publish_name(command: &Command<'_>) -> Option<&'static str> {
 
 /// The fatal error of a publish the disk refused: `E_PUB_FAILED PUB failed <err>`
 /// (MPUB, DPUB likewise), as Go's nsqd answers.
-fn pub_failed(command: &'static str) -> impl FnOnce(std::io::Error) -> ProtoError {
+pub(super) fn pub_failed(command: &'static str) -> impl FnOnce(std::io::Error) -> ProtoError {
     let code = match command {
         "MPUB" => "E_MPUB_FAILED",
         "DPUB" => "E_DPUB_FAILED",

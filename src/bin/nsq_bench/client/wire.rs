@@ -1,6 +1,6 @@
 //! One blocking V2 connection as the bench workers use it: connecting with
 //! `TCP_NODELAY`, the handshake ([`open`]: IDENTIFY, the TLS upgrade when asked, SUB),
-//! the MPUB command, and a buffered frame reader that answers heartbeats. The frame
+//! the PUB and MPUB commands, and a buffered frame reader that answers heartbeats. The frame
 //! reader works on any `Read + Write`, so the worker loops run unchanged (and
 //! monomorphized, the plain path as before) over TCP or TLS. No threads, no timing.
 
@@ -221,18 +221,50 @@ pub(super) fn open(
     }
 }
 
-/// An encoded `MPUB <topic>` of `n` bodies of `size` zero bytes.
-pub(super) fn mpub_cmd(topic: &str, n: usize, size: usize) -> Vec<u8> {
-    let mut cmd = format!("MPUB {topic}\n").into_bytes();
-    let body_len = 4 + n * (4 + size);
-    cmd.reserve(4 + body_len);
-    cmd.extend_from_slice(&(body_len as u32).to_be_bytes());
-    cmd.extend_from_slice(&(n as u32).to_be_bytes());
-    for _ in 0..n {
-        cmd.extend_from_slice(&(size as u32).to_be_bytes());
-        cmd.resize(cmd.len() + size, 0);
+/// One encoded publish command and where its bodies sit in it (for timestamps).
+pub(super) struct PubCmd {
+    /// The command's bytes.
+    pub(super) bytes: Vec<u8>,
+    /// Offset of the first body.
+    pub(super) first_body: usize,
+    /// Distance from one body to the next.
+    pub(super) stride: usize,
+    /// `PUB` or `MPUB`, for errors.
+    pub(super) verb: &'static str,
+}
+
+/// `n` bodies of `size` zero bytes for `topic`: a `PUB` when `single` (then `n` must
+/// be 1), else an `MPUB`.
+pub(super) fn publish_cmd(topic: &str, n: usize, size: usize, single: bool) -> PubCmd {
+    if single {
+        debug_assert_eq!(n, 1);
+        let mut bytes = format!("PUB {topic}\n").into_bytes();
+        bytes.extend_from_slice(&(size as u32).to_be_bytes());
+        let first_body = bytes.len();
+        bytes.resize(first_body + size, 0);
+        return PubCmd {
+            bytes,
+            first_body,
+            stride: 4 + size,
+            verb: "PUB",
+        };
     }
-    cmd
+    let mut bytes = format!("MPUB {topic}\n").into_bytes();
+    let first_body = bytes.len() + 12;
+    let body_len = 4 + n * (4 + size);
+    bytes.reserve(4 + body_len);
+    bytes.extend_from_slice(&(body_len as u32).to_be_bytes());
+    bytes.extend_from_slice(&(n as u32).to_be_bytes());
+    for _ in 0..n {
+        bytes.extend_from_slice(&(size as u32).to_be_bytes());
+        bytes.resize(bytes.len() + size, 0);
+    }
+    PubCmd {
+        bytes,
+        first_body,
+        stride: 4 + size,
+        verb: "MPUB",
+    }
 }
 
 /// Nanoseconds since the Unix epoch (shared by processes on one machine).
@@ -240,4 +272,57 @@ pub(super) fn now_ns() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nsq::proto::{parse, ClientState, Command, Limits, ParseContext};
+
+    /// Parses `bytes` as nsqd would: the command, and every byte used.
+    fn parsed(bytes: &[u8], f: impl FnOnce(Command<'_>)) {
+        let limits = Limits {
+            max_msg_size: 1 << 20,
+            max_body_size: 5 << 20,
+            max_rdy_count: 2500,
+            max_req_timeout_ms: 3_600_000,
+        };
+        let ctx = ParseContext {
+            state: ClientState::Init,
+            heartbeats_enabled: true,
+            limits: &limits,
+            tls_missing: false,
+        };
+        let (cmd, used) = parse(bytes, &ctx).unwrap().unwrap();
+        assert_eq!(used, bytes.len());
+        f(cmd);
+    }
+
+    #[test]
+    fn pub_and_mpub_parse_and_bodies_sit_where_said() {
+        let mut one = publish_cmd("t", 1, 10, true);
+        assert_eq!((one.verb, one.first_body), ("PUB", 6 + 4));
+        one.bytes[one.first_body] = 7;
+        parsed(&one.bytes, |c| match c {
+            Command::Pub { topic, body } => {
+                assert_eq!(topic, "t");
+                assert_eq!(body.len(), 10);
+                assert_eq!(body[0], 7);
+            }
+            other => panic!("{other:?}"),
+        });
+        let mut three = publish_cmd("t", 3, 10, false);
+        assert_eq!(three.verb, "MPUB");
+        for i in 0..3 {
+            three.bytes[three.first_body + i * three.stride] = i as u8 + 1;
+        }
+        parsed(&three.bytes, |c| match c {
+            Command::Mpub { topic, bodies } => {
+                assert_eq!(topic, "t");
+                let firsts: Vec<u8> = bodies.map(|b| b[0]).collect();
+                assert_eq!(firsts, [1, 2, 3]);
+            }
+            other => panic!("{other:?}"),
+        });
+    }
 }

@@ -1,12 +1,13 @@
-//! The worker threads: a writer sends MPUBs (paced by --rate and --max-backlog in
-//! pubsub, stamped with the send time), a reader FINs every message it gets and, in
-//! pubsub, records the end-to-end latency. Each returns what it counted. A worker
+//! The worker threads: a writer sends MPUBs, or PUBs with `--batch-size=1` (paced by
+//! --rate and --max-backlog in pubsub, stamped with the send time) and records each
+//! one's publish latency (its write to its OK); a reader FINs every message it gets
+//! and, in pubsub, records the end-to-end latency. Each returns what it counted. A worker
 //! shakes hands ([`open`]), then runs its loop over whichever stream that gave it:
 //! the loops are generic, so plain TCP and TLS run the same code.
 
 use super::gate::{Arrival, Gate};
 use super::tls::TlsClient;
-use super::wire::{mpub_cmd, now_ns, open, other, Conn, FrameReader, FLUSH_AT};
+use super::wire::{now_ns, open, other, publish_cmd, Conn, FrameReader, FLUSH_AT};
 use crate::hist::Histogram;
 use crate::Options;
 use nsq::proto::{self, FRAME_ERROR, FRAME_MESSAGE, FRAME_RESPONSE, HEARTBEAT};
@@ -43,9 +44,16 @@ impl PubShared {
     }
 }
 
-/// One writer connection: handshake, barrier, then MPUBs until the deadline.
-/// Returns (messages acknowledged, body bytes acknowledged).
-pub(super) fn pub_worker(shared: &PubShared, start: &Gate) -> io::Result<(u64, u64)> {
+/// What one writer did: messages and body bytes acknowledged, and the latency of
+/// each acknowledged command (nanoseconds from writing it to reading its OK).
+pub(super) struct PubResult {
+    pub(super) msgs: u64,
+    pub(super) bytes: u64,
+    pub(super) latency: Histogram,
+}
+
+/// One writer connection: handshake, barrier, then publishes until the deadline.
+pub(super) fn pub_worker(shared: &PubShared, start: &Gate) -> io::Result<PubResult> {
     let mut start = Arrival::new(start);
     let (conn, mut reader) = open(&shared.opts, shared.tls.as_ref(), "writer", None)?;
     match conn {
@@ -55,24 +63,27 @@ pub(super) fn pub_worker(shared: &PubShared, start: &Gate) -> io::Result<(u64, u
     }
 }
 
-/// A writer's barrier and MPUBs over its connected `stream`.
+/// A writer's barrier and publishes over its connected `stream`.
 fn pub_loop<S: Read + Write>(
     shared: &PubShared,
     start: &mut Arrival<'_>,
     stream: &mut S,
     reader: &mut FrameReader,
-) -> io::Result<(u64, u64)> {
+) -> io::Result<PubResult> {
     let opts = &shared.opts;
-    let mut full = mpub_cmd(&opts.topic, opts.batch_size, opts.size);
+    // --batch-size=1: each message is its own PUB.
+    let single = opts.batch_size == 1;
+    let mut full = publish_cmd(&opts.topic, opts.batch_size, opts.size, single);
     let mut partial;
-    let header = format!("MPUB {}\n", opts.topic).len() + 8;
+    let mut latency = Histogram::default();
     let per_worker_rate = opts.rate as f64 / opts.workers as f64;
     // Messages sent so far, for --rate.
     let mut scheduled = 0u64;
     start.arrive_and_wait();
     let began = Instant::now();
     let end = began + opts.runfor;
-    let mut in_flight: VecDeque<usize> = VecDeque::with_capacity(opts.pipeline);
+    // Each command sent and not yet acknowledged: (messages, when it was written).
+    let mut in_flight: VecDeque<(usize, Instant)> = VecDeque::with_capacity(opts.pipeline);
     let (mut msgs, mut stop) = (0u64, false);
     loop {
         while !stop && in_flight.len() < opts.pipeline {
@@ -111,41 +122,48 @@ fn pub_loop<S: Read + Write>(
                 stop = true;
                 break;
             }
-            let cmd: &mut Vec<u8> = if n == opts.batch_size {
+            let cmd = if n == opts.batch_size {
                 &mut full
             } else {
-                partial = mpub_cmd(&opts.topic, n, opts.size);
+                partial = publish_cmd(&opts.topic, n, opts.size, single);
                 &mut partial
             };
             if shared.stamp {
                 let ts = now_ns().to_be_bytes();
                 for i in 0..n {
-                    let at = header + i * (4 + opts.size) + 4;
-                    cmd[at..at + 8].copy_from_slice(&ts);
+                    let at = cmd.first_body + i * cmd.stride;
+                    cmd.bytes[at..at + 8].copy_from_slice(&ts);
                 }
                 shared.sent.fetch_add(n as u64, Ordering::Relaxed);
             }
-            stream.write_all(cmd)?;
+            let sent_at = Instant::now();
+            stream.write_all(&cmd.bytes)?;
             scheduled += n as u64;
-            in_flight.push_back(n);
+            in_flight.push_back((n, sent_at));
         }
-        let Some(n) = in_flight.front().copied() else {
+        let Some((n, sent_at)) = in_flight.front().copied() else {
             break;
         };
         let resp = reader.response(stream)?;
         if resp != b"OK" {
             return Err(other(format!(
-                "MPUB: expected OK, got {:?}",
+                "{}: expected OK, got {:?}",
+                full.verb,
                 String::from_utf8_lossy(&resp)
             )));
         }
+        latency.record(sent_at.elapsed().as_nanos() as u64);
         in_flight.pop_front();
         msgs += n as u64;
         if Instant::now() >= end {
             stop = true;
         }
     }
-    Ok((msgs, msgs * opts.size as u64))
+    Ok(PubResult {
+        msgs,
+        bytes: msgs * opts.size as u64,
+        latency,
+    })
 }
 
 /// What one reader saw: messages, body bytes, and (pubsub) latencies.
