@@ -1,5 +1,5 @@
 //! Getting nsqd's state onto disk without holding the registry lock across an fsync:
-//! [`Persister::flush`] collects the work under the registry lock and does it after
+//! `Persister::flush` collects the work under the registry lock and does it after
 //! releasing it — disk-queue fsyncs and `nsqd.dat` writes. Only the syncer thread
 //! ([`spawn_syncer`]) flushes; no writer ever waits in an fsync itself.
 //!
