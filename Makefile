@@ -15,16 +15,16 @@ build:
 release:
 	$(CARGO) build --release --bins
 
-## install: a release build's nsqd, nsqlookupd, to_nsq, nsq_tail, nsq_stat and
+## install: a release build's nsqd, nsqlookupd, nsqadmin, to_nsq, nsq_tail, nsq_stat and
 ## nsq_to_file (not nsq_bench) into $(DESTDIR)$(PREFIX)/bin; PREFIX defaults to
 ## /usr/local, the build directory follows CARGO_TARGET_DIR.
 install: release
 	bash scripts/install.sh "$(TARGET_DIR)/release" "$(DESTDIR)$(PREFIX)"
 
-## run: nsqlookupd on :4160/:4161 and nsqd on :4150/:4151 registered with it, data in
-## ./data; Ctrl-C stops both cleanly. If either fails to start (a port taken) or dies,
-## the other is stopped and `make run` fails. Addresses: LOOKUPD_TCP, LOOKUPD_HTTP,
-## NSQD_TCP, NSQD_HTTP (see scripts/run.sh).
+## run: nsqlookupd on :4160/:4161, nsqd on :4150/:4151 registered with it (data in
+## ./data), nsqadmin on :4171; Ctrl-C stops all cleanly. If one fails to start (a port
+## taken) or dies, the others are stopped and `make run` fails. Addresses: LOOKUPD_TCP,
+## LOOKUPD_HTTP, NSQD_TCP, NSQD_HTTP, ADMIN_HTTP (see scripts/run.sh).
 run: build
 	DATA=$(DATA) bash scripts/run.sh
 

@@ -19,6 +19,7 @@
 //! - [`registry`]: nsqd's state — topics, channels, queues, in-flight and deferred messages.
 //! - [`nsqd`]: the nsqd program — options, the V2 handler, HTTP API, stats, the server.
 //! - [`lookupd`]: the nsqlookupd program — registration db, V1 protocol, HTTP API.
+//! - [`nsqadmin`]: the nsqadmin program — cluster queries, its API, the web UI.
 //! - [`client`]: the client library — Conn, Producer, Consumer — used by the tools.
 //! - [`program`]: what each main does — flags, logging, signals, start, clean stop.
 #![forbid(unsafe_code)]
@@ -33,6 +34,7 @@ pub mod http;
 pub mod listen;
 pub mod logging;
 pub mod lookupd;
+pub mod nsqadmin;
 pub mod nsqd;
 pub mod program;
 pub mod proto;

@@ -67,6 +67,17 @@ pub fn init(prefix: &str, level: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Go's numbering of log levels (`/config/log_level`): debug 1 … fatal 5.
+pub fn level_number(level: &str) -> u8 {
+    match level.to_ascii_lowercase().as_str() {
+        "debug" => 1,
+        "info" => 2,
+        "warn" | "warning" => 3,
+        "error" => 4,
+        _ => 5,
+    }
+}
+
 /// Maps an nsqd `--log-level` word (any case) to a filter; `fatal` maps to `Error`.
 pub fn parse_level(level: &str) -> Option<LevelFilter> {
     match level.to_ascii_lowercase().as_str() {

@@ -55,6 +55,12 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
                 "common",
             ][..],
         ),
+        (
+            "nsqadmin",
+            &[
+                "http", "listen", "proto", "tls", "flags", "logging", "common",
+            ][..],
+        ),
         ("program", &["flags", "logging", "common"][..]),
     ])
 }

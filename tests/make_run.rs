@@ -1,8 +1,8 @@
-//! `make run` (`scripts/run.sh`), black-box: when either program cannot start (its
-//! port taken by the test) the script stops the other and exits non-zero; SIGINT stops
-//! both cleanly with exit 0. Addresses come from the script's `LOOKUPD_TCP`,
-//! `LOOKUPD_HTTP`, `NSQD_TCP` and `NSQD_HTTP`; every program it started is checked
-//! gone by its unique data directory. Deadlines only turn a hang into a failure.
+//! `make run` (`scripts/run.sh`), black-box: when any program cannot start (its port
+//! taken by the test) the script stops the others and exits non-zero; SIGINT stops
+//! all three (nsqlookupd, nsqd, nsqadmin) cleanly with exit 0. Addresses come from the
+//! script's `LOOKUPD_TCP`, `LOOKUPD_HTTP`, `NSQD_TCP`, `NSQD_HTTP` and `ADMIN_HTTP`;
+//! every program it started is checked gone by its unique data directory or address. Deadlines only turn a hang into a failure.
 mod common;
 
 use common::{temp_dir, WAIT};
@@ -17,9 +17,9 @@ fn free() -> String {
     listener.local_addr().expect("addr").to_string()
 }
 
-/// The script with `addrs` (LOOKUPD_TCP, LOOKUPD_HTTP, NSQD_TCP, NSQD_HTTP) and data
-/// in `data`, its output discarded.
-fn start(data: &Path, addrs: [&str; 4]) -> Child {
+/// The script with `addrs` (LOOKUPD_TCP, LOOKUPD_HTTP, NSQD_TCP, NSQD_HTTP,
+/// ADMIN_HTTP) and data in `data`, its output discarded.
+fn start(data: &Path, addrs: [&str; 5]) -> Child {
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_nsqd"));
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/run.sh");
     // SIGINT back to its default: a test run started in the background (as
@@ -34,6 +34,7 @@ fn start(data: &Path, addrs: [&str; 4]) -> Child {
         .env("LOOKUPD_HTTP", addrs[1])
         .env("NSQD_TCP", addrs[2])
         .env("NSQD_HTTP", addrs[3])
+        .env("ADMIN_HTTP", addrs[4])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -101,7 +102,10 @@ fn nsqd_failing_to_start_stops_nsqlookupd_and_fails() {
     let held = TcpListener::bind("127.0.0.1:0").expect("bind");
     let taken = held.local_addr().expect("addr").to_string();
     let (lookupd_tcp, lookupd_http) = (free(), free());
-    let mut script = start(&data, [&lookupd_tcp, &lookupd_http, &free(), &taken]);
+    let mut script = start(
+        &data,
+        [&lookupd_tcp, &lookupd_http, &free(), &taken, &free()],
+    );
     let code = exit_code(&mut script);
     assert!(code.is_some_and(|c| c != 0), "exit {code:?}");
     let data_flag = format!("--data-path={}", data.display());
@@ -114,7 +118,7 @@ fn nsqlookupd_failing_to_start_stops_nsqd_and_fails() {
     let data = temp_dir("run-lookupd-fails");
     let held = TcpListener::bind("127.0.0.1:0").expect("bind");
     let taken = held.local_addr().expect("addr").to_string();
-    let mut script = start(&data, [&free(), &taken, &free(), &free()]);
+    let mut script = start(&data, [&free(), &taken, &free(), &free(), &free()]);
     let code = exit_code(&mut script);
     assert!(code.is_some_and(|c| c != 0), "exit {code:?}");
     let data_flag = format!("--data-path={}", data.display());
@@ -123,17 +127,35 @@ fn nsqlookupd_failing_to_start_stops_nsqd_and_fails() {
 }
 
 #[test]
-fn sigint_stops_both_cleanly() {
+fn nsqadmin_failing_to_start_stops_the_others_and_fails() {
+    let data = temp_dir("run-admin-fails");
+    let held = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let taken = held.local_addr().expect("addr").to_string();
+    let lookupd_tcp = free();
+    let mut script = start(&data, [&lookupd_tcp, &free(), &free(), &free(), &taken]);
+    let code = exit_code(&mut script);
+    assert!(code.is_some_and(|c| c != 0), "exit {code:?}");
+    let data_flag = format!("--data-path={}", data.display());
+    let lookupd_flag = format!("--tcp-address={lookupd_tcp}");
+    assert_none_left(&[&data_flag, &lookupd_flag]);
+}
+
+#[test]
+fn sigint_stops_all_three_cleanly() {
     let data = temp_dir("run-sigint");
-    let (lookupd_tcp, nsqd_http) = (free(), free());
-    let mut script = start(&data, [&lookupd_tcp, &free(), &free(), &nsqd_http]);
-    let up = listening(&nsqd_http) && listening(&lookupd_tcp);
+    let (lookupd_tcp, nsqd_http, admin_http) = (free(), free(), free());
+    let mut script = start(
+        &data,
+        [&lookupd_tcp, &free(), &free(), &nsqd_http, &admin_http],
+    );
+    let up = listening(&nsqd_http) && listening(&lookupd_tcp) && listening(&admin_http);
     let pid = script.id().to_string();
     let _ = Command::new("kill").args(["-INT", &pid]).status();
     let code = exit_code(&mut script);
     let data_flag = format!("--data-path={}", data.display());
     let lookupd_flag = format!("--tcp-address={lookupd_tcp}");
-    assert_none_left(&[&data_flag, &lookupd_flag]);
+    let admin_flag = format!("--http-address={admin_http}");
+    assert_none_left(&[&data_flag, &lookupd_flag, &admin_flag]);
     assert!(up, "the programs did not start");
     assert_eq!(code, Some(0));
 }

@@ -1,7 +1,7 @@
 //! The README's shell examples run, top to bottom: every ```` ```sh ```` block of
-//! README.md, in order, each under `bash -e`, against nsqlookupd and nsqd started as
-//! `make run` starts them (default ports 4150/4151/4160/4161, `--broadcast-address=
-//! 127.0.0.1`). So that the default ports cannot collide with other tests or the host,
+//! README.md, in order, each under `bash -e`, against nsqlookupd, nsqd and nsqadmin
+//! started as `make run` starts them (default ports 4150/4151/4160/4161/4171,
+//! `--broadcast-address=127.0.0.1`). So that the default ports cannot collide with other tests or the host,
 //! everything runs inside a private network namespace (`unshare -rn`, loopback only),
 //! in a scratch directory, with the cargo-built binaries first on `PATH`. A block after
 //! a `<!-- readme-test: skip -->` line is not run (`make run`, `make install`, ...).
@@ -94,7 +94,7 @@ fn blocks_are_found_in_order_and_the_marker_skips_one() {
     );
 }
 
-/// The script run inside the namespace: loopback up, both programs started as
+/// The script run inside the namespace: loopback up, the three programs started as
 /// `make run` does, then each block; prints `README-BLOCK-FAILED <n> <rc>` and exits 1
 /// at the first failing block, `README-ALL-RAN` after the last.
 fn script(bindir: &Path, blocks: usize) -> String {
@@ -109,9 +109,12 @@ lookupd=$!
 mkdir -p data
 nsqd --data-path=data --broadcast-address=127.0.0.1 --lookupd-tcp-address=127.0.0.1:4160 2>nsqd.log &
 nsqd=$!
-trap 'kill -TERM $nsqd $lookupd 2>/dev/null; wait $nsqd $lookupd' EXIT
+nsqadmin --lookupd-http-address=127.0.0.1:4161 2>nsqadmin.log &
+admin=$!
+trap 'kill -TERM $admin $nsqd $lookupd 2>/dev/null; wait $admin $nsqd $lookupd' EXIT
 for i in $(seq 600); do
     if curl -sf http://127.0.0.1:4151/ping >/dev/null \
+        && curl -sf http://127.0.0.1:4171/ping >/dev/null \
         && curl -sf http://127.0.0.1:4161/nodes | grep -q '"tcp_port":4150'; then
         break
     fi
@@ -160,6 +163,7 @@ fn readme_shell_examples_run_top_to_bottom() {
     let bindir = Path::new(env!("CARGO_BIN_EXE_nsqd")).parent().unwrap();
     for bin in [
         env!("CARGO_BIN_EXE_nsqlookupd"),
+        env!("CARGO_BIN_EXE_nsqadmin"),
         env!("CARGO_BIN_EXE_nsq_tail"),
     ] {
         assert_eq!(Path::new(bin).parent(), Some(bindir));

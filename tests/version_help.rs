@@ -6,9 +6,10 @@
 use std::process::{Command, Output, Stdio};
 
 /// Every binary the crate builds, with its path.
-const BINARIES: [(&str, &str); 7] = [
+const BINARIES: [(&str, &str); 8] = [
     ("nsqd", env!("CARGO_BIN_EXE_nsqd")),
     ("nsqlookupd", env!("CARGO_BIN_EXE_nsqlookupd")),
+    ("nsqadmin", env!("CARGO_BIN_EXE_nsqadmin")),
     ("to_nsq", env!("CARGO_BIN_EXE_to_nsq")),
     ("nsq_tail", env!("CARGO_BIN_EXE_nsq_tail")),
     ("nsq_stat", env!("CARGO_BIN_EXE_nsq_stat")),

@@ -38,6 +38,8 @@ pub struct Request {
     pub body: Vec<u8>,
     /// The value of a `:name` path segment, if the route has one.
     pub path_param: Option<String>,
+    /// The peer's address (none for a request made in a test).
+    pub remote: Option<std::net::SocketAddr>,
 }
 
 /// A query string that could not be decoded.
@@ -169,7 +171,8 @@ impl Response {
     }
 }
 
-fn reason(status: u16) -> &'static str {
+/// The reason phrase of `status` (`Unknown` for one this server never sends).
+pub fn reason_phrase(status: u16) -> &'static str {
     match status {
         100 => "Continue",
         200 => "OK",
@@ -185,6 +188,7 @@ fn reason(status: u16) -> &'static str {
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         501 => "Not Implemented",
+        502 => "Bad Gateway",
         503 => "Service Unavailable",
         _ => "Unknown",
     }

@@ -220,7 +220,7 @@ pub fn response_bytes(resp: &Response, keep_alive: bool) -> Vec<u8> {
         format!(
             "HTTP/1.1 {} {}\r\n",
             resp.status,
-            super::reason(resp.status)
+            super::reason_phrase(resp.status)
         )
         .as_bytes(),
     );

@@ -199,7 +199,7 @@ enum Phase {
     /// Waiting for the first byte of a request.
     Idle,
     /// Receiving a request: its head once parsed.
-    Reading(Option<Head>),
+    Reading(Option<Box<Head>>),
     /// A worker has the request.
     Handling,
     /// Closing once its output is written.
@@ -295,7 +295,7 @@ impl HttpHandler {
                         Step::Done(head, len) => {
                             input.drain(..len);
                             let expect = head.expect_continue;
-                            conn.state.phase = Phase::Reading(Some(head));
+                            conn.state.phase = Phase::Reading(Some(Box::new(head)));
                             if expect {
                                 send(net, id, b"HTTP/1.1 100 Continue\r\n\r\n");
                             }
@@ -320,6 +320,7 @@ impl HttpHandler {
                     };
                     let mut req = head.req;
                     req.body = body;
+                    req.remote = Some(conn.peer);
                     let keep_alive = !req
                         .header("Connection")
                         .is_some_and(|v| v.eq_ignore_ascii_case("close"));

@@ -28,22 +28,11 @@ fn num(n: impl Into<Value>) -> ConfigValue {
     ConfigValue::Json(n.into())
 }
 
-/// nsqd's numbering of log levels.
-pub fn log_level_number(level: &str) -> u8 {
-    match level.to_ascii_lowercase().as_str() {
-        "debug" => 1,
-        "info" => 2,
-        "warn" | "warning" => 3,
-        "error" => 4,
-        _ => 5,
-    }
-}
-
 /// The value of option `name`, or `None` for an unknown name.
 pub fn get(o: &Options, name: &str) -> Option<ConfigValue> {
     Some(match name {
         "id" => num(o.node_id),
-        "log_level" => num(log_level_number(&o.log_level)),
+        "log_level" => num(crate::logging::level_number(&o.log_level)),
         "log_prefix" => text(&o.log_prefix),
         "tcp_address" => text(&o.tcp_address),
         "http_address" => text(&o.http_address),

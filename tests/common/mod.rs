@@ -3,6 +3,7 @@
 //! client that speaks raw bytes so tests can assert exactly what goes over the wire.
 #![allow(dead_code)]
 
+pub mod admin;
 pub mod fake_lookupd;
 pub mod node;
 pub mod pynsq;
