@@ -1,6 +1,8 @@
 //! A synchronous NSQ client on std threads: [`Conn`] (one V2 connection, TLS and
 //! compression as negotiated), a [`Producer`] and a [`Consumer`] mirroring go-nsq,
-//! and the tools' TLS flags (`tls_flags`). Every byte on the wire comes from [`crate::proto`].
+//! and what the tools share: their TLS flags and go-nsq options (`tls_flags`), the
+//! choice of a destination per message (`pool`, `--mode`) and the `--status-every`
+//! lines (`status`). Every byte on the wire comes from [`crate::proto`].
 //!
 //! The client logs through the `log` crate and installs no logger: an application
 //! sees its lines (go-nsq's wording: connecting, backoff, lookupd errors, each
@@ -12,7 +14,9 @@ pub mod conn;
 pub mod consumer;
 pub mod error;
 pub mod message;
+pub mod pool;
 pub mod producer;
+pub mod status;
 pub mod tls_flags;
 
 pub use config::{BackoffStrategy, Config};

@@ -6,7 +6,6 @@
 
 use crate::filename;
 use crate::pattern::Pattern;
-use nsq::client::Config;
 use nsq::flags::{FlagKind, FlagSpec, Parsed};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -145,36 +144,17 @@ pub fn options(p: &Parsed) -> Result<Options, String> {
             .get_duration("rotate-interval")
             .map_err(|e| e.to_string())?,
         sync_interval: positive(p, "sync-interval")?,
-        config: consumer_config(p, &list("consumer-opt")?, max_in_flight as u64)?,
+        config: nsq::client::tls_flags::tool_config(
+            p,
+            "consumer-opt",
+            &list("consumer-opt")?,
+            max_in_flight as u64,
+            "nsq_to_file",
+        )?,
     };
     // Go finds a missing <REV> only when each topic starts; it is the same for all.
     filename::template(&opts, "topic")?;
     Ok(opts)
-}
-
-/// go-nsq's defaults, the TLS flags, then each `--consumer-opt name,value`, then
-/// `--max-in-flight` and nsq_to_file's user agent; refused if out of go-nsq's bounds
-/// (Go ignores a bad `--consumer-opt` silently).
-fn consumer_config(
-    p: &Parsed,
-    consumer_opts: &[String],
-    max_in_flight: u64,
-) -> Result<Config, String> {
-    let mut config = Config::default();
-    nsq::client::tls_flags::apply(p, &mut config)?;
-    for opt in consumer_opts {
-        config
-            .set_flag(opt)
-            .map_err(|e| format!("--consumer-opt {opt:?}: {e}"))?;
-    }
-    config.max_in_flight = max_in_flight;
-    config.user_agent = format!(
-        "nsq_to_file/{} nsq-rs/{}",
-        nsq::NSQ_VERSION,
-        env!("CARGO_PKG_VERSION")
-    );
-    config.validate().map_err(|e| e.to_string())?;
-    Ok(config)
 }
 
 #[cfg(test)]
