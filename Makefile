@@ -15,8 +15,8 @@ build:
 release:
 	$(CARGO) build --release --bins
 
-## install: a release build's nsqd, nsqlookupd, nsqadmin, to_nsq, nsq_tail, nsq_stat and
-## nsq_to_file (not nsq_bench) into $(DESTDIR)$(PREFIX)/bin; PREFIX defaults to
+## install: a release build's nsqd, nsqlookupd, nsqadmin, to_nsq, nsq_tail, nsq_stat,
+## nsq_to_file, nsq_to_nsq and nsq_to_http (not nsq_bench) into $(DESTDIR)$(PREFIX)/bin; PREFIX defaults to
 ## /usr/local, the build directory follows CARGO_TARGET_DIR.
 install: release
 	bash scripts/install.sh "$(TARGET_DIR)/release" "$(DESTDIR)$(PREFIX)"

@@ -11,7 +11,7 @@ if [ $# -ne 2 ]; then
 fi
 bindir="$1"
 dest="$2/bin"
-programs=(nsqd nsqlookupd nsqadmin to_nsq nsq_tail nsq_stat nsq_to_file)
+programs=(nsqd nsqlookupd nsqadmin to_nsq nsq_tail nsq_stat nsq_to_file nsq_to_nsq nsq_to_http)
 for p in "${programs[@]}"; do
     if [ ! -x "$bindir/$p" ]; then
         echo "install: $bindir/$p missing: build it first (make release)" >&2

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 #[test]
-fn install_script_copies_the_seven_programs_and_not_nsq_bench() {
+fn install_script_copies_the_nine_programs_and_not_nsq_bench() {
     let bindir = Path::new(env!("CARGO_BIN_EXE_nsqd")).parent().unwrap();
     assert!(
         bindir.join("nsq_bench").exists(),
@@ -35,6 +35,8 @@ fn install_script_copies_the_seven_programs_and_not_nsq_bench() {
             "nsq_stat",
             "nsq_tail",
             "nsq_to_file",
+            "nsq_to_http",
+            "nsq_to_nsq",
             "nsqadmin",
             "nsqd",
             "nsqlookupd",

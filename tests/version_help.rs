@@ -6,7 +6,7 @@
 use std::process::{Command, Output, Stdio};
 
 /// Every binary the crate builds, with its path.
-const BINARIES: [(&str, &str); 8] = [
+const BINARIES: [(&str, &str); 10] = [
     ("nsqd", env!("CARGO_BIN_EXE_nsqd")),
     ("nsqlookupd", env!("CARGO_BIN_EXE_nsqlookupd")),
     ("nsqadmin", env!("CARGO_BIN_EXE_nsqadmin")),
@@ -14,6 +14,8 @@ const BINARIES: [(&str, &str); 8] = [
     ("nsq_tail", env!("CARGO_BIN_EXE_nsq_tail")),
     ("nsq_stat", env!("CARGO_BIN_EXE_nsq_stat")),
     ("nsq_to_file", env!("CARGO_BIN_EXE_nsq_to_file")),
+    ("nsq_to_nsq", env!("CARGO_BIN_EXE_nsq_to_nsq")),
+    ("nsq_to_http", env!("CARGO_BIN_EXE_nsq_to_http")),
     ("nsq_bench", env!("CARGO_BIN_EXE_nsq_bench")),
 ];
 

@@ -1,5 +1,5 @@
 //! Choosing a destination per message, as nsq_to_nsq and nsq_to_http do (`--mode`):
-//! round-robin, go-hostpool's "standard" pool (a failed host is left out, retried
+//! round-robin, go-hostpool's "standard" pool (hosts in turn from the first; a failed host is left out, retried
 //! after 30 s, the wait doubling up to 900 s; all dead: all reset) and its
 //! epsilon-greedy pool (explores with a probability that decays from 0.3 to 0.01,
 //! else picks by recent response time). The tools' callers report each result with
@@ -139,14 +139,14 @@ impl Pool {
 /// retry time came is live again); all dead: all reset, the first chosen.
 fn pick_standard(s: &mut State, now: Instant) -> usize {
     let n = s.hosts.len();
-    for step in 1..=n {
+    for step in 0..n {
         let i = (s.next + step) % n;
         let h = &mut s.hosts[i];
         if h.dead && now >= h.retry_at {
             h.dead = false;
         }
         if !h.dead {
-            s.next = i;
+            s.next = i + 1;
             return i;
         }
     }
@@ -195,6 +195,7 @@ mod tests {
     fn hostpool_leaves_out_failed_hosts_until_all_failed() {
         let p = Pool::new(3, Mode::HostPool);
         let first = p.pick()[0];
+        assert_eq!(first, 0, "go-hostpool starts with the first host");
         p.mark(first, false, Duration::ZERO);
         for _ in 0..6 {
             assert_ne!(p.pick()[0], first, "a failed host is left out");

@@ -1,5 +1,5 @@
 //! The tools' `--status-every N` lines (Go's `timer_metrics`): a ring of the last N
-//! request durations; every N records after the first, one line `<prefix> finished N
+//! request durations; every N records after the first, one line `PREFIX finished N
 //! - 99th: 3.33ms - 95th: 3.33ms - avg: 2.56ms` at INFO.
 
 use std::sync::Mutex;

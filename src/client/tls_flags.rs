@@ -44,6 +44,33 @@ pub fn apply(parsed: &Parsed, config: &mut Config) -> Result<(), String> {
     Ok(())
 }
 
+/// A tool's go-nsq configuration: the defaults, the TLS flags, each `--<flag>
+/// name,value` (`consumer-opt`, `producer-opt`), then `max_in_flight` and the user
+/// agent (`<tool>/1.3.0 nsq-rs/<version>`); refused when out of go-nsq's bounds.
+pub fn tool_config(
+    parsed: &Parsed,
+    flag: &str,
+    opts: &[String],
+    max_in_flight: u64,
+    tool: &str,
+) -> Result<Config, String> {
+    let mut config = Config::default();
+    apply(parsed, &mut config)?;
+    for opt in opts {
+        config
+            .set_flag(opt)
+            .map_err(|e| format!("--{flag} {opt:?}: {e}"))?;
+    }
+    config.max_in_flight = max_in_flight;
+    config.user_agent = format!(
+        "{tool}/{} nsq-rs/{}",
+        crate::NSQ_VERSION,
+        env!("CARGO_PKG_VERSION")
+    );
+    config.validate().map_err(|e| e.to_string())?;
+    Ok(config)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,31 +109,4 @@ mod tests {
         let e = apply_args(&["--tls-min-version=tls2"]).unwrap_err();
         assert!(e.contains("--tls-min-version"), "{e}");
     }
-}
-
-/// A tool's go-nsq configuration: the defaults, the TLS flags, each `--<flag>
-/// name,value` (`consumer-opt`, `producer-opt`), then `max_in_flight` and the user
-/// agent (`<tool>/1.3.0 nsq-rs/<version>`); refused when out of go-nsq's bounds.
-pub fn tool_config(
-    parsed: &Parsed,
-    flag: &str,
-    opts: &[String],
-    max_in_flight: u64,
-    tool: &str,
-) -> Result<Config, String> {
-    let mut config = Config::default();
-    apply(parsed, &mut config)?;
-    for opt in opts {
-        config
-            .set_flag(opt)
-            .map_err(|e| format!("--{flag} {opt:?}: {e}"))?;
-    }
-    config.max_in_flight = max_in_flight;
-    config.user_agent = format!(
-        "{tool}/{} nsq-rs/{}",
-        crate::NSQ_VERSION,
-        env!("CARGO_PKG_VERSION")
-    );
-    config.validate().map_err(|e| e.to_string())?;
-    Ok(config)
 }

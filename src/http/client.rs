@@ -22,7 +22,7 @@ use request::request_head;
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
-pub use request::{join_host_port, parse_url, query_escape, split_url, Target};
+pub use request::{join_host_port, parse_url, query_escape, query_escape_bytes, split_url, Target};
 pub use response::{Response, MAX_BODY};
 
 /// The `Accept` header nsq's own tools send; servers answer unwrapped JSON.

@@ -110,8 +110,13 @@ pub(super) fn request_head(
 /// Go's `url.QueryEscape`: unreserved bytes as they are, space as `+`, the rest
 /// `%XX` (so `t#ephemeral` becomes `t%23ephemeral`).
 pub fn query_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
+    query_escape_bytes(s.as_bytes())
+}
+
+/// [`query_escape`] of bytes that need not be UTF-8 (a message body).
+pub fn query_escape_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
                 out.push(char::from(b))
