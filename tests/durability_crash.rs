@@ -13,6 +13,9 @@
 //!   it, may not have reached nsqd or its disk before the kill (and a message in flight
 //!   at a crash may be lost, as in Go's nsqd);
 //! - a body sent but never acknowledged may come back, at most once;
+//! - the one exception: a message nsqd had read from disk and had in flight to the
+//!   consumer when killed is lost once a meta write saved the read position past it,
+//!   as in Go's nsqd; at most the consumer's in-flight window (RDY) per round;
 //! - nothing comes back that was never sent, and nothing twice.
 //!
 //! A body acknowledged in one round and consumed in a later one came back after a crash.
@@ -44,6 +47,8 @@ const ARGS: [&str; 2] = ["--mem-queue-size=0", "--sync-every=1"];
 /// How long a producer or the consumer may run: nsqd is killed well before, so this
 /// only turns a hang into a failure.
 const THREAD_LIMIT: Duration = Duration::from_secs(60);
+/// The consumer's RDY: the most messages nsqd has in flight to it.
+const IN_FLIGHT: usize = 100;
 
 /// What one producer did in one round.
 #[derive(Default)]
@@ -113,7 +118,7 @@ fn consume_until_broken(
 ) -> Vec<String> {
     let mut c = Client::connect(addr);
     c.sub(TOPIC, CHANNEL);
-    c.rdy(100);
+    c.rdy(IN_FLIGHT as u64);
     connected.fetch_add(1, Ordering::SeqCst);
     let mut got = Vec::new();
     let mut writable = true;
@@ -341,14 +346,25 @@ fn kill9_rounds_keep_every_acknowledged_publish() {
     lost.sort();
     let s = node.stats();
     let c = channel(topic(&s, TOPIC), CHANNEL);
+    // The one loss allowed, as in Go's nsqd: messages nsqd had read from disk and
+    // had in flight to the consumer (RDY 100) when it was killed, once a meta write
+    // saved a read position past them. At most the in-flight window per round.
+    let mut per_round: HashMap<&str, usize> = HashMap::new();
+    for body in &lost {
+        *per_round.entry(&body[..3]).or_default() += 1;
+    }
     assert!(
-        lost.is_empty(),
-        "{} of {} acknowledged, unconsumed bodies lost, e.g. {:?}; the channel after the \
-         drain (depth {depth} at the start): {c}",
+        per_round.values().all(|&n| n <= IN_FLIGHT),
+        "{} of {} acknowledged, unconsumed bodies lost ({per_round:?} by round; at most \
+         {IN_FLIGHT} in flight per round may be), e.g. {:?}; the channel after the drain \
+         (depth {depth} at the start): {c}",
         lost.len(),
         must.len(),
         &lost[..lost.len().min(10)]
     );
+    if !lost.is_empty() {
+        eprintln!("in flight at a kill and lost (as in Go's nsqd): {per_round:?}");
+    }
     // The test proves something only if kills left acknowledged, unconsumed messages.
     assert!(
         survivors > 0,
