@@ -67,6 +67,17 @@ pub fn init(prefix: &str, level: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A `--log-level` value, lower-cased, or the flag error every program prints for
+/// an unknown one (`invalid value "loud" for flag -log-level: invalid log-level 'loud'`).
+pub fn level_flag(value: &str) -> Result<String, String> {
+    match parse_level(value) {
+        Some(_) => Ok(value.to_ascii_lowercase()),
+        None => Err(format!(
+            "invalid value {value:?} for flag -log-level: invalid log-level '{value}'"
+        )),
+    }
+}
+
 /// Go's numbering of log levels (`/config/log_level`): debug 1 … fatal 5.
 pub fn level_number(level: &str) -> u8 {
     match level.to_ascii_lowercase().as_str() {

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use crate::flags::{self, FlagError, FlagKind, FlagSpec, Parsed};
+use crate::flags::{self, FlagKind, FlagSpec, Parsed};
 use crate::logging;
 
 /// Settings for one nsqlookupd process; `Default` gives Go nsqlookupd's defaults.
@@ -118,21 +118,9 @@ fn options_from(p: &Parsed) -> Result<Options, String> {
         broadcast_address: s("broadcast-address")?,
         inactive_producer_timeout: d("inactive-producer-timeout")?,
         tombstone_lifetime: d("tombstone-lifetime")?,
-        log_level: log_level(&s("log-level")?)?,
+        log_level: logging::level_flag(&s("log-level")?)?,
         log_prefix: s("log-prefix")?,
     })
-}
-
-fn log_level(value: &str) -> Result<String, String> {
-    match logging::parse_level(value) {
-        Some(_) => Ok(value.to_ascii_lowercase()),
-        None => Err(FlagError::invalid_value(
-            "log-level",
-            value,
-            format!("invalid log-level '{value}'"),
-        )
-        .to_string()),
-    }
 }
 
 #[cfg(test)]

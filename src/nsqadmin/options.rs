@@ -193,7 +193,7 @@ fn options_from(p: &Parsed) -> Result<Options, String> {
         admin_users: list("admin-user")?,
         sample_interval,
         sample_window,
-        log_level: log_level(&s("log-level")?)?,
+        log_level: logging::level_flag(&s("log-level")?)?,
         log_prefix: s("log-prefix")?,
     })
 }
@@ -212,18 +212,6 @@ pub fn clean_base_path(raw: &str) -> String {
         }
     }
     format!("/{}", parts.join("/"))
-}
-
-fn log_level(value: &str) -> Result<String, String> {
-    match logging::parse_level(value) {
-        Some(_) => Ok(value.to_ascii_lowercase()),
-        None => Err(FlagError::invalid_value(
-            "log-level",
-            value,
-            format!("invalid log-level '{value}'"),
-        )
-        .to_string()),
-    }
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ pub(super) fn options_from(p: &Parsed) -> Result<Options, String> {
         max_channel_consumers: int_in(p, "max-channel-consumers", 0, i64::MAX, ">= 0")?,
         http_client_connect_timeout: d("http-client-connect-timeout")?,
         http_client_request_timeout: d("http-client-request-timeout")?,
-        log_level: log_level(&s("log-level")?)?,
+        log_level: logging::level_flag(&s("log-level")?)?,
         log_prefix: s("log-prefix")?,
         lookupd_tcp_addresses: l("lookupd-tcp-address")?,
         tls_cert: s("tls-cert")?,
@@ -147,18 +147,6 @@ fn int_in<T: TryFrom<i64>>(
         return Err(out_of_range());
     }
     T::try_from(value).map_err(|_| out_of_range())
-}
-
-fn log_level(value: &str) -> Result<String, String> {
-    match logging::parse_level(value) {
-        Some(_) => Ok(value.to_ascii_lowercase()),
-        None => Err(FlagError::invalid_value(
-            "log-level",
-            value,
-            format!("invalid log-level '{value}'"),
-        )
-        .to_string()),
-    }
 }
 
 fn tls_required(value: &str) -> Result<String, String> {
