@@ -205,6 +205,12 @@ impl Persister {
         let covered = self.commits().requested;
         let pending = self.collect(&mut reg, force_sync);
         drop(reg);
+        // The test hook delays every commit that covers a ticket, after the work
+        // (and so the tickets it covers) is collected: a ticket taken just
+        // before can never slip through undelayed.
+        if !self.test_delay.is_zero() && covered > self.commits().done {
+            std::thread::sleep(self.test_delay);
+        }
         let result = self.finish(pending);
         if result.is_err() {
             lock(registry).record_sync(&result);
@@ -267,10 +273,6 @@ impl Persister {
     /// unsynced queue, not only those due) and ends every ticket taken before the
     /// work was collected — exactly the writes it synced. True if tickets ended.
     fn commit(&self, registry: &Mutex<Registry>, force: bool) -> bool {
-        let owed = |c: &Commits| c.requested > c.done;
-        if !self.test_delay.is_zero() && owed(&self.commits()) {
-            std::thread::sleep(self.test_delay);
-        }
         let (target, mut result) = self.flush(registry, force);
         let mut c = self.commits();
         if target <= c.done {
