@@ -2,7 +2,9 @@
 //! per V2 event (connection, IDENTIFY, SUB, RDY, PUB, FIN, CLS) and the close at
 //! INFO, and none of them at the default level; nsqd logs its lookupd traffic as Go's
 //! does; a clean `to_nsq` run logs nothing alarming; a lookupd that is down is
-//! reported once, not once per try, by nsqd, `nsq_tail` and `nsq_to_file`.
+//! reported once, not once per try, by nsqd, `nsq_tail` and `nsq_to_file`; nsqd,
+//! nsqlookupd and nsqadmin log each HTTP request at INFO as Go's `http_api.Log`
+//! does, but for nsqd's publishes.
 
 mod common;
 
@@ -97,6 +99,51 @@ fn every_v2_event_has_a_debug_line() {
             &[" INFO: PROTOCOL(V2): ", &format!("{who} exiting ioloop")],
         );
     }
+}
+
+#[test]
+fn http_requests_are_logged_as_go_logs_them_but_publishes() {
+    let lookupd = Lookupd::start(&[]);
+    let nsqd = Nsqd::start(&[]);
+    let admin = common::admin::Admin::start(&[format!("--lookupd-http-address={}", lookupd.http)]);
+    assert_eq!(
+        common::http(nsqd.http, "POST", "/pub?topic=quiet", b"x").status,
+        200
+    );
+    assert_eq!(
+        common::http(nsqd.http, "POST", "/mpub?topic=quiet", b"x\n").status,
+        200
+    );
+    assert_eq!(
+        common::http(nsqd.http, "GET", "/stats?format=json", b"").status,
+        200
+    );
+    assert_eq!(common::http(nsqd.http, "GET", "/nope", b"").status, 404);
+    assert_eq!(
+        common::http(lookupd.http, "GET", "/lookup?topic=t", b"").status,
+        404
+    );
+    assert_eq!(admin.get("/api/topics").status, 200);
+    // `200 GET /stats?format=json (127.0.0.1:50412) 1.2ms`, at INFO.
+    let request =
+        |status: &str, target: &str| [" INFO: ", status, target, " (127.0.0.1:"].map(String::from);
+    let wait = |log: &dyn Fn() -> String, parts: [String; 4]| {
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        wait_line(log, &parts);
+    };
+    wait(
+        &|| nsqd.log_text(),
+        request(": 200 ", "GET /stats?format=json"),
+    );
+    wait(&|| nsqd.log_text(), request(": 404 ", "GET /nope"));
+    wait(
+        &|| lookupd.log_text(),
+        request(": 404 ", "GET /lookup?topic=t"),
+    );
+    wait(&|| admin.log_text(), request(": 200 ", "GET /api/topics"));
+    let log = nsqd.log_text();
+    assert!(!log.contains("POST /pub"), "{log}");
+    assert!(!log.contains("POST /mpub"), "{log}");
 }
 
 #[test]

@@ -174,7 +174,7 @@ fn a_full_disk_refuses_publishes_reports_it_and_recovers() {
         s["topics"][0]["channels"][0]["in_flight_count"] == 0
     });
     common::assert_drained(&nsqd, "full");
-    assert!(nsqd.log_text().contains("write failed"));
+    common::wait_log(|| nsqd.log_text(), "write failed");
 }
 
 #[test]

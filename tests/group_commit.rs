@@ -147,7 +147,7 @@ fn a_failed_fsync_answers_exactly_its_commands_and_nsqd_goes_on() {
     b.publish("d", b"b");
     let resp = http(nsqd.http, "POST", "/pub?topic=d", b"h2");
     assert_eq!(resp.status, 200);
-    assert!(nsqd.log_text().contains("group commit of tickets"));
+    common::wait_log(|| nsqd.log_text(), "group commit of tickets");
 }
 
 #[test]

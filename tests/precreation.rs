@@ -204,9 +204,7 @@ fn an_unreachable_lookupd_delays_creation_by_the_request_timeout_and_loses_nothi
         let mut consumer = common::consumer(&nsqd, "{}", topic, "c", 1);
         assert_eq!(consumer.read_message().body, body);
     }
-    assert!(nsqd
-        .log_text()
-        .contains("failed to query nsqlookupd 127.0.0.1:"));
+    common::wait_log(|| nsqd.log_text(), "failed to query nsqlookupd 127.0.0.1:");
 }
 
 #[test]

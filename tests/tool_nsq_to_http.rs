@@ -212,7 +212,7 @@ impl Tool {
     }
 
     fn assert_logged(&self, text: &str) {
-        assert!(self.log().contains(text), "{text} in {}", self.log());
+        common::wait_log(|| self.log(), text);
     }
 
     /// SIGTERM, then the exit code.
@@ -221,6 +221,7 @@ impl Tool {
         let deadline = Instant::now() + WAIT;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
+                common::wait_whole_log(&self.log);
                 return status.code();
             }
             assert!(

@@ -45,6 +45,7 @@ impl Tool {
         let deadline = Instant::now() + MOVE_WAIT;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
+                common::wait_whole_log(&self.log);
                 return status.code();
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -407,6 +408,7 @@ fn json_filter_passes_the_observed_examples() {
     tool.wait_for("the give-up log line", || {
         log.lock().unwrap().contains("attempted 4 times, giving up")
     });
+    drop(log);
     assert_eq!(tool.term(), Some(0));
     assert_eq!(topic_num(b.http, "dst", "message_count"), 2);
     let mut got = read_all(b.tcp, "dst", 2);

@@ -61,10 +61,7 @@ fn torn_meta_case(name: &str, meta: Option<&[u8]>) {
     }
     let want: BTreeSet<Vec<u8>> = bodies.into_iter().collect();
     assert_eq!(got, want, "{name}: every intact message delivered");
-    assert!(
-        nsqd.log_text().contains("recovering"),
-        "{name}: the recovery is logged"
-    );
+    common::wait_log(|| nsqd.log_text(), "recovering");
     common::eventually("the consumed files to be removed", || {
         data_files(&data).len() <= 1
     });

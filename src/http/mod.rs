@@ -203,6 +203,8 @@ struct Route {
     handler: HandlerFn,
     /// Largest body this route accepts, and what to answer beyond it.
     body_limit: Option<(usize, Response)>,
+    /// Its requests are not logged (Go's hot paths: nsqd's `/pub`, `/mpub`).
+    quiet: bool,
 }
 
 impl Route {
@@ -252,8 +254,31 @@ impl Router {
             segments: path.split('/').skip(1).collect(),
             handler: Box::new(handler),
             body_limit: None,
+            quiet: false,
         });
         self
+    }
+
+    /// Leaves the requests of the route added last out of the request log.
+    pub fn quiet(&mut self) -> &mut Router {
+        if let Some(route) = self.routes.last_mut() {
+            route.quiet = true;
+        }
+        self
+    }
+
+    /// True if the answer `resp` to `req` gets a request log line, as Go's
+    /// `http_api.Log` writes one: every routed request but the quiet routes', and
+    /// the 404s and 405s; not the router's own redirects and `OPTIONS` answers.
+    pub fn logs(&self, req: &Request, resp: &Response) -> bool {
+        let route = self
+            .routes
+            .iter()
+            .find(|r| r.method == req.method && r.matches(&req.path).is_some());
+        match route {
+            Some(route) => !route.quiet,
+            None => req.method != "OPTIONS" && !matches!(resp.status, 301 | 307),
+        }
     }
 
     /// Applies `decorate` to the router's own answers (404, 405, OPTIONS, 500), so a
@@ -411,6 +436,24 @@ mod tests {
             let resp = r.handle(&Request::new(method, target, b""));
             assert_eq!(resp.status, 403, "{method} {target}");
         }
+    }
+
+    #[test]
+    fn request_log_leaves_out_quiet_routes_redirects_and_options() {
+        let mut r = router();
+        r.add("POST", "/mpub", |_| Response::text(200, "OK"))
+            .quiet();
+        let logs = |method: &str, target: &str| {
+            let req = Request::new(method, target, b"");
+            r.logs(&req, &r.handle(&req))
+        };
+        assert!(logs("GET", "/ping"));
+        assert!(logs("POST", "/pub?topic=a"));
+        assert!(logs("GET", "/nope"), "404");
+        assert!(logs("GET", "/pub"), "405");
+        assert!(!logs("POST", "/mpub?topic=a"), "quiet route");
+        assert!(!logs("GET", "/ping/"), "redirect");
+        assert!(!logs("OPTIONS", "/pub"));
     }
 
     #[test]

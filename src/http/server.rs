@@ -179,9 +179,13 @@ fn worker_loop(
     loop {
         let job = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
         let Ok(job) = job else { return };
+        let started = Instant::now();
         let resp =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| router.handle(&job.req)))
                 .unwrap_or_else(|_| router.own(Response::error(500, "INTERNAL_ERROR")));
+        if router.logs(&job.req, &resp) {
+            log_request(&job.req, resp.status, started.elapsed());
+        }
         let bytes = parse::response_bytes(&resp, job.keep_alive);
         done.lock().unwrap_or_else(|p| p.into_inner()).push(Done {
             id: job.id,
@@ -191,6 +195,20 @@ fn worker_loop(
         });
         wakeup.wake();
     }
+}
+
+/// Go's request log line: `200 GET /stats?format=json (127.0.0.1:50412) 1.2ms`.
+fn log_request(req: &Request, status: u16, elapsed: Duration) {
+    let query = match req.query.is_empty() {
+        true => String::new(),
+        false => format!("?{}", req.query),
+    };
+    let remote = req.remote.map(|a| a.to_string()).unwrap_or_default();
+    log::info!(
+        "{status} {} {}{query} ({remote}) {elapsed:?}",
+        req.method,
+        req.path
+    );
 }
 
 /// Where a connection is in its request cycle.

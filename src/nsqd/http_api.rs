@@ -115,10 +115,12 @@ pub fn router(ctx: Arc<HttpContext>) -> Router {
     r.add("GET", "/info", move |_| info(&c));
     let c = ctx.clone();
     r.add("POST", "/pub", move |req| publish(&c, req))
-        .limit_body(ctx.limits.max_msg_size as usize, err(413, "MSG_TOO_BIG"));
+        .limit_body(ctx.limits.max_msg_size as usize, err(413, "MSG_TOO_BIG"))
+        .quiet();
     let c = ctx.clone();
     r.add("POST", "/mpub", move |req| multi_publish(&c, req))
-        .limit_body(ctx.limits.max_body_size as usize, err(413, "BODY_TOO_BIG"));
+        .limit_body(ctx.limits.max_body_size as usize, err(413, "BODY_TOO_BIG"))
+        .quiet();
     let c = ctx.clone();
     r.add("GET", "/stats", move |req| stats_route(&c, req));
     let c = ctx.clone();

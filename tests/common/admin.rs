@@ -75,6 +75,7 @@ impl Admin {
         let deadline = Instant::now() + WAIT;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
+                super::wait_whole_log(&self.log);
                 return status.code();
             }
             std::thread::sleep(Duration::from_millis(10));

@@ -113,6 +113,7 @@ impl Nsqd {
         let deadline = Instant::now() + WAIT;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
+                wait_whole_log(&self.log);
                 return status.code();
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -619,6 +620,27 @@ pub fn eventually(what: &str, mut ok: impl FnMut() -> bool) {
     let deadline = Instant::now() + WAIT;
     while !ok() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits until the stderr reader behind `log` (from [`spawn_logged`]) has reached
+/// the end of the pipe, so the log of an exited process is whole: the reader holds
+/// the only other reference, dropped at EOF.
+pub fn wait_whole_log(log: &Arc<Mutex<String>>) {
+    eventually("the end of the log", || Arc::strong_count(log) == 1);
+}
+
+/// Waits until `log()` contains `needle` (log lines reach the test through a pipe
+/// and a reader thread, after what they describe).
+pub fn wait_log(log: impl Fn() -> String, needle: &str) {
+    let deadline = Instant::now() + WAIT;
+    while !log().contains(needle) {
+        assert!(
+            Instant::now() < deadline,
+            "{needle:?} never logged:\n{}",
+            log()
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
