@@ -220,7 +220,9 @@ fn a_killed_node_in_nsqd_mode_is_a_warning_then_all_down_is_502() {
     nsqd[1].wait_exit();
     let r = admin.get("/api/topics/orders");
     assert_warning(&r, &n1);
-    assert!(message(&r).contains("connection refused"), "{}", r.text());
+    // Go's words: `Get "http://ADDR/...": dial tcp ADDR: connect: connection refused`.
+    let refused = format!("dial tcp {n1}: connect: connection refused");
+    assert!(message(&r).contains(&refused), "{}", r.text());
     assert_eq!(row_nodes(&r), vec![n0.clone()]);
     let r = admin.get("/api/nodes");
     assert_warning(&r, &n1);

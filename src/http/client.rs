@@ -196,5 +196,21 @@ pub fn post_with(
     request_to("POST", &target, &headers, body, timeouts, tls)
 }
 
+/// Why a request to `host_port` failed, in Go's `net/http` words (`dial tcp ADDR:
+/// connect: connection refused`, the response-header timeout), as Go's tools and
+/// nsqadmin show them.
+pub fn go_reason(e: &std::io::Error, host_port: &str) -> String {
+    match e.kind() {
+        ErrorKind::ConnectionRefused => format!("dial tcp {host_port}: connect: connection refused"),
+        // The client's own deadline (connect, then the whole request) says "request
+        // timed out"; a connect attempt that ran out says something else.
+        ErrorKind::TimedOut if e.to_string() == "request timed out" => {
+            "net/http: timeout awaiting response headers (Client.Timeout exceeded while awaiting headers)".to_string()
+        }
+        ErrorKind::TimedOut => format!("dial tcp {host_port}: i/o timeout"),
+        _ => crate::common::net::reason(e),
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests;

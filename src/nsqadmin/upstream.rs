@@ -1,7 +1,7 @@
 //! nsqadmin's calls to nsqd and nsqlookupd: one blocking HTTP request each, with
 //! the `--http-client-*` timeouts and TLS, answered as Go's nsqadmin words its
 //! errors (`got response 404 Not Found "{\"message\":\"TOPIC_NOT_FOUND\"}"`,
-//! `Get "http://...": connection refused`), and a fan-out that asks many nodes at
+//! `Get "http://...": dial tcp ADDR: connect: connection refused`), and a fan-out that asks many nodes at
 //! once, one thread per node.
 
 use crate::http::client::{self, Timeouts};
@@ -53,7 +53,11 @@ impl Upstream {
         };
         let resp = sent.map_err(|e| {
             let verb = if method == "POST" { "Post" } else { "Get" };
-            format!("{verb} \"{url}\": {}", crate::common::net::reason(&e))
+            let host_port = client::parse_url(url, "/").map(|t| t.host_port);
+            format!(
+                "{verb} \"{url}\": {}",
+                client::go_reason(&e, &host_port.unwrap_or_default())
+            )
         })?;
         if resp.status == 200 {
             return Ok(resp.body);

@@ -86,7 +86,9 @@ fn route(admin: &Admin, req: &Request) -> Response {
     {
         let target = req.path.trim_end_matches('/');
         let target = if target.is_empty() { "/" } else { target };
-        return Response::new(301, "").header("Location", target);
+        // httprouter: 301 for GET, 307 (method and body kept) for the others.
+        let status = if req.method == "GET" { 301 } else { 307 };
+        return Response::new(status, "").header("Location", target);
     }
     let segments: Vec<String> = rel
         .split('/')
@@ -298,6 +300,11 @@ mod tests {
         assert_eq!(
             (slash.status, slash.get_header("Location")),
             (301, Some("/api/topics"))
+        );
+        let slash = get(&a, "POST", "/api/topics/");
+        assert_eq!(
+            (slash.status, slash.get_header("Location")),
+            (307, Some("/api/topics"))
         );
         assert_eq!(get(&a, "GET", "/info").status, 404);
         assert_eq!(decode("t%23ephemeral"), "t#ephemeral");

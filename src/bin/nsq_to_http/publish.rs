@@ -8,9 +8,8 @@
 
 use crate::gofmt::sprintf;
 use crate::options::{Method, Options};
-use nsq::http::client::{parse_url, request_to, Target, Timeouts};
+use nsq::http::client::{go_reason, parse_url, request_to, Target, Timeouts};
 use nsq::tls::{ClientSpec, ClientTls};
-use std::io::{self, ErrorKind};
 
 /// Headers Go's client writes itself: a `--header` of these names is not sent.
 const OWN_HEADERS: [&str; 5] = [
@@ -177,20 +176,6 @@ fn canonical(name: &str) -> String {
         .collect()
 }
 
-/// Why a request failed, in Go's `net/http` words.
-fn go_reason(e: &io::Error, host_port: &str) -> String {
-    match e.kind() {
-        ErrorKind::ConnectionRefused => format!("dial tcp {host_port}: connect: connection refused"),
-        // The client's own deadline (connect, then the whole request) says "request
-        // timed out"; a connect attempt that ran out says something else.
-        ErrorKind::TimedOut if e.to_string() == "request timed out" => {
-            "net/http: timeout awaiting response headers (Client.Timeout exceeded while awaiting headers)".to_string()
-        }
-        ErrorKind::TimedOut => format!("dial tcp {host_port}: i/o timeout"),
-        _ => nsq::common::net::reason(e),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,16 +245,5 @@ mod tests {
             (t.host_port.as_str(), t.path.as_str()),
             ("127.0.0.1:9998", "/")
         );
-    }
-
-    #[test]
-    fn failures_read_like_go() {
-        let refused = io::Error::from(ErrorKind::ConnectionRefused);
-        assert_eq!(
-            go_reason(&refused, "127.0.0.1:4999"),
-            "dial tcp 127.0.0.1:4999: connect: connection refused"
-        );
-        let late = io::Error::new(ErrorKind::TimedOut, "request timed out");
-        assert!(go_reason(&late, "h:1").starts_with("net/http: timeout awaiting response headers"));
     }
 }

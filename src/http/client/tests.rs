@@ -291,3 +291,14 @@ fn escapes_and_joins_like_go() {
     assert_eq!(join_host_port("::1", 4150), "[::1]:4150");
     assert_eq!(join_host_port("127.0.0.1", 4151), "127.0.0.1:4151");
 }
+
+#[test]
+fn failures_read_like_go() {
+    let refused = io::Error::from(ErrorKind::ConnectionRefused);
+    assert_eq!(
+        go_reason(&refused, "127.0.0.1:4999"),
+        "dial tcp 127.0.0.1:4999: connect: connection refused"
+    );
+    let late = io::Error::new(ErrorKind::TimedOut, "request timed out");
+    assert!(go_reason(&late, "h:1").starts_with("net/http: timeout awaiting response headers"));
+}
