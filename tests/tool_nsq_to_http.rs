@@ -2,7 +2,8 @@
 //! server written here (a thread per connection, every request recorded with the
 //! status it was answered): 10,000 messages are POSTed exactly once each; answers of
 //! 500 requeue a message until it is delivered; GET query escaping and its "exactly
-//! 200" rule; the headers Go's recorder saw; `--mode` round-robin, hostpool and
+//! 200" rule; the headers Go's recorder saw; redirects followed as Go's client
+//! follows them; `--mode` round-robin, hostpool and
 //! "all"; `--sample=0`; Go's command lines, help, version and start-up errors; and a
 //! SIGTERM that exits 0 with nothing lost. Every wait is bounded; nothing is timed.
 mod common;
@@ -188,8 +189,13 @@ fn serve(mut stream: TcpStream, answer: &Answer, count: &AtomicUsize, record: &M
     }
     seen.status = answer(count.fetch_add(1, Ordering::SeqCst), &seen);
     record.lock().unwrap().push(seen.clone());
+    // A redirect points to `/to` + the path.
+    let location = match seen.status {
+        300..=399 => format!("Location: /to{}\r\n", seen.path),
+        _ => String::new(),
+    };
     let reply = format!(
-        "HTTP/1.1 {} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+        "HTTP/1.1 {} X\r\n{location}Content-Length: 2\r\nConnection: close\r\n\r\nok",
         seen.status
     );
     let _ = stream.write_all(reply.as_bytes());
@@ -410,6 +416,73 @@ fn get_escapes_the_body_and_wants_exactly_200() {
         assert_eq!(s.header("Content-Type"), None, "no Content-Type on GET");
     }
     tool.assert_logged("(got status code 201)");
+    assert_eq!(tool.term(), Some(0));
+}
+
+#[test]
+fn redirects_are_followed_as_gos_client_follows_them() {
+    let nsqd = Nsqd::start(&[]);
+    // 307 repeats the POST and its body; 302 turns it into a GET without one; a
+    // redirect loop (each .../loop answers 302 on the first try) gives up after 10
+    // redirects and requeues.
+    let loops = AtomicUsize::new(0);
+    let server = Server::start(move |_, s| match s.path.as_str() {
+        "/r307" => 307,
+        "/r302" => 302,
+        p if p.ends_with("/loop") => {
+            match loops.fetch_add(1, Ordering::SeqCst) {
+                // The first try's 11 requests loop; the retry is answered 200.
+                n if n < 11 => 302,
+                _ => 200,
+            }
+        }
+        p if p.starts_with("/to/") => 200,
+        _ => 500,
+    });
+    publish(&nsqd, "moved", &["m1".to_string()]);
+    let (a, b) = (
+        format!("--post=http://{}/r307", server.addr),
+        format!("--post=http://{}/r302", server.addr),
+    );
+    let mut extra = vec![a.as_str(), b.as_str(), "--mode=all"];
+    extra.extend(QUICK_RETRY);
+    let mut tool = Tool::start(&args(&nsqd, "moved", &extra));
+    let seen = server.wait_until("four requests", |s| s.len() >= 4);
+    let c = wait_drained(&nsqd, "moved", "nsq_to_http", 1);
+    assert_eq!(count(&c, "requeue_count"), 0, "{c}");
+    let mut got: Vec<(String, String, String, Option<String>)> = seen
+        .iter()
+        .map(|s| {
+            (
+                s.path.clone(),
+                s.method.clone(),
+                s.text(),
+                s.header("Referer").map(String::from),
+            )
+        })
+        .collect();
+    got.sort();
+    let from = |path: &str| Some(format!("http://{}{path}", server.addr));
+    let want = [
+        ("/r302", "POST", "m1", None),
+        ("/r307", "POST", "m1", None),
+        ("/to/r302", "GET", "", from("/r302")),
+        ("/to/r307", "POST", "m1", from("/r307")),
+    ]
+    .map(|(p, m, b, r)| (p.to_string(), m.to_string(), b.to_string(), r));
+    assert_eq!(got, want);
+    assert_eq!(tool.term(), Some(0));
+
+    // A loop: 11 requests (the first and 10 redirects), then Go's error and a REQ.
+    publish(&nsqd, "loop", &["l1".to_string()]);
+    let a = format!("--post=http://{}/loop", server.addr);
+    let mut extra = vec![a.as_str()];
+    extra.extend(QUICK_RETRY);
+    let mut tool = Tool::start(&args(&nsqd, "loop", &extra));
+    let c = wait_drained(&nsqd, "loop", "nsq_to_http", 1);
+    assert_eq!(count(&c, "requeue_count"), 1, "{c}");
+    let loop_url = format!("http://{}/to/to/to/to/to/to/to/to/to/to/loop", server.addr);
+    tool.assert_logged(&format!("Post \"{loop_url}\": stopped after 10 redirects"));
     assert_eq!(tool.term(), Some(0));
 }
 

@@ -19,6 +19,7 @@ mod gofmt;
 mod handler;
 mod options;
 mod publish;
+mod redirect;
 
 use handler::Handler;
 use nsq::client::Consumer;

@@ -8,6 +8,7 @@
 
 use crate::gofmt::sprintf;
 use crate::options::{Method, Options};
+use crate::redirect::{self, MAX_REDIRECTS};
 use nsq::http::client::{go_reason, parse_url, request_to, Target, Timeouts};
 use nsq::tls::{ClientSpec, ClientTls};
 
@@ -36,7 +37,7 @@ impl Publisher {
     /// The publisher for `opts`' addresses, headers and timeouts.
     pub fn new(opts: &Options) -> Publisher {
         let targets = match opts.method {
-            Method::Post => opts.addresses.iter().map(|a| target(a)).collect(),
+            Method::Post => opts.addresses.iter().map(|a| parse_target(a)).collect(),
             Method::Get => Vec::new(),
         };
         let https = opts.addresses.iter().any(|a| {
@@ -81,39 +82,77 @@ impl Publisher {
                     &self.addresses[i],
                     &nsq::http::client::query_escape_bytes(body),
                 );
-                let parsed = target(&url);
+                let parsed = parse_target(&url);
                 (("GET", "Get"), url, parsed, &[][..])
             }
         };
-        let fail = |why: String| format!("{} \"{url}\": {why}", op.1);
-        let target = parsed.map_err(fail)?;
-        let headers: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        let response = request_to(
-            op.0,
-            &target,
-            &headers,
-            payload,
-            self.timeouts,
-            self.tls.as_ref(),
-        )
-        .map_err(|e| fail(go_reason(&e, &target.host_port)))?;
-        let ok = match self.method {
-            Method::Post => (200..300).contains(&response.status),
-            Method::Get => response.status == 200,
-        };
-        if !ok {
-            return Err(format!("got status code {}", response.status));
+        let (mut method, mut url, mut payload) = (op.0, url, payload);
+        let mut target = parsed.map_err(|why| format!("{} \"{url}\": {why}", op.1))?;
+        let mut referer: Option<String> = None;
+        for redirects in 0..=MAX_REDIRECTS {
+            let first = &self.addresses[i];
+            let mut headers: Vec<(&str, &str)> = self
+                .headers
+                .iter()
+                .filter(|(n, _)| redirects == 0 || redirect::keeps_header(n, first, &url))
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            if let Some(r) = referer.as_deref() {
+                if !headers
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case("Referer"))
+                {
+                    headers.push(("Referer", r));
+                }
+            }
+            let response = request_to(
+                method,
+                &target,
+                &headers,
+                payload,
+                self.timeouts,
+                self.tls.as_ref(),
+            )
+            .map_err(|e| format!("{} \"{url}\": {}", op.1, go_reason(&e, &target.host_port)))?;
+            let next = match response.location.as_deref() {
+                Some(location) if !location.is_empty() => {
+                    redirect::next_method(response.status, method)
+                        .map(|next| (next, location.to_string()))
+                }
+                _ => None,
+            };
+            let Some(((next_method, keep_body), location)) = next else {
+                let ok = match self.method {
+                    Method::Post => (200..300).contains(&response.status),
+                    Method::Get => response.status == 200,
+                };
+                if !ok {
+                    return Err(format!("got status code {}", response.status));
+                }
+                return Ok(());
+            };
+            if redirects == MAX_REDIRECTS {
+                break;
+            }
+            let next_url = redirect::resolve(&url, &location);
+            target =
+                parse_target(&next_url).map_err(|why| format!("{} \"{next_url}\": {why}", op.1))?;
+            referer = redirect::referer(&url, &next_url);
+            method = next_method;
+            if !keep_body {
+                payload = &[];
+            }
+            url = next_url;
         }
-        Ok(())
+        Err(format!(
+            "{} \"{url}\": stopped after {MAX_REDIRECTS} redirects",
+            op.1
+        ))
     }
 }
 
 /// An address as a request target; Go's `unsupported protocol scheme` otherwise.
-fn target(url: &str) -> Result<Target, String> {
+fn parse_target(url: &str) -> Result<Target, String> {
     let scheme = url.split_once("://").map_or("", |(s, _)| s);
     if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
         return Err(format!("unsupported protocol scheme {scheme:?}"));
@@ -233,14 +272,14 @@ mod tests {
     #[test]
     fn addresses_need_a_scheme() {
         assert_eq!(
-            target("127.0.0.1:9998/in").unwrap_err(),
+            parse_target("127.0.0.1:9998/in").unwrap_err(),
             "unsupported protocol scheme \"\""
         );
         assert_eq!(
-            target("ftp://h/").unwrap_err(),
+            parse_target("ftp://h/").unwrap_err(),
             "unsupported protocol scheme \"ftp\""
         );
-        let t = target("http://127.0.0.1:9998").unwrap();
+        let t = parse_target("http://127.0.0.1:9998").unwrap();
         assert_eq!(
             (t.host_port.as_str(), t.path.as_str()),
             ("127.0.0.1:9998", "/")

@@ -14,19 +14,21 @@ const MAX_HEAD: usize = 64 << 10;
 /// The largest chunk-size or trailer line accepted in a chunked body, in bytes.
 const MAX_LINE: usize = 4096;
 
-/// A response: status code and body.
+/// A response: status code, body, and where a redirect points.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     /// The status code, e.g. 200.
     pub status: u16,
     /// The body, decoded from its transfer encoding.
     pub body: Vec<u8>,
+    /// The `Location` header, if the answer had one (a redirect's target).
+    pub location: Option<String>,
 }
 
 impl Conn {
     pub(super) fn read_response(&mut self, head_only: bool) -> io::Result<Response> {
         loop {
-            let (status, framing, head_len) = self.read_head()?;
+            let (status, framing, location, head_len) = self.read_head()?;
             self.buf.drain(..head_len);
             // An interim 1xx answer (e.g. an unasked-for 100 Continue) precedes the real one.
             if (100..200).contains(&status) && status != 101 {
@@ -41,12 +43,17 @@ impl Conn {
                     Framing::Eof => self.read_to_eof()?,
                 }
             };
-            return Ok(Response { status, body });
+            return Ok(Response {
+                status,
+                body,
+                location,
+            });
         }
     }
 
-    /// Parses the response head at the start of `buf`, reading until it is complete.
-    fn read_head(&mut self) -> io::Result<(u16, Framing, usize)> {
+    /// Parses the response head at the start of `buf`, reading until it is complete:
+    /// the status, the body's framing, the `Location` header and the head's length.
+    fn read_head(&mut self) -> io::Result<(u16, Framing, Option<String>, usize)> {
         loop {
             let mut headers = [httparse::EMPTY_HEADER; 64];
             let mut response = httparse::Response::new(&mut headers);
@@ -55,7 +62,13 @@ impl Conn {
                     let status = response
                         .code
                         .ok_or_else(|| invalid_data("response without a status code"))?;
-                    return Ok((status, framing(response.headers)?, len));
+                    let location = response
+                        .headers
+                        .iter()
+                        .find(|h| h.name.eq_ignore_ascii_case("location"))
+                        .and_then(|h| std::str::from_utf8(h.value).ok())
+                        .map(|v| v.trim().to_string());
+                    return Ok((status, framing(response.headers)?, location, len));
                 }
                 Ok(httparse::Status::Partial) if self.buf.len() > MAX_HEAD => {
                     return Err(invalid_data("response head too large"));

@@ -58,7 +58,8 @@ fn content_length_body_and_request_shape() {
         r,
         Response {
             status: 200,
-            body: b"hello".to_vec()
+            body: b"hello".to_vec(),
+            location: None,
         }
     );
     let req = String::from_utf8(server.join().unwrap()).unwrap();
@@ -301,4 +302,14 @@ fn failures_read_like_go() {
     );
     let late = io::Error::new(ErrorKind::TimedOut, "request timed out");
     assert!(go_reason(&late, "h:1").starts_with("net/http: timeout awaiting response headers"));
+}
+
+#[test]
+fn a_redirect_gives_its_location() {
+    let (addr, server) = serve(
+        b"HTTP/1.1 307 Temporary Redirect\r\nlocation: /new?a=1 \r\nContent-Length: 0\r\n\r\n",
+    );
+    let r = get(&format!("{addr}/old"), T).unwrap();
+    assert_eq!((r.status, r.location.as_deref()), (307, Some("/new?a=1")));
+    server.join().unwrap();
 }
