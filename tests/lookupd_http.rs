@@ -4,13 +4,13 @@
 //! disconnects, tombstones, the inactive-producer timeout, flags and signals.
 mod common;
 
+use common::held::Held;
 use common::{eventually, http, HttpResponse, Lookupd, WAIT};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, ChildStderr, Command, Stdio};
-use std::sync::{Arc, Condvar, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const V1: &str = "nsq; version=1.0";
@@ -580,184 +580,31 @@ fn help_version_and_bad_flags() {
     }
 }
 
-/// A log prefix longer than any pipe buffer (64 KiB on Linux): a process writing a log
-/// line into a pipe that nobody reads cannot finish that line.
-fn long_prefix() -> String {
-    format!("[{}] ", "p".repeat(120_000))
-}
-
-/// Where the test's reader of a process's stderr stands.
-#[derive(Default)]
-struct Gate {
-    /// Stop reading right after the first line equal to this.
-    stop_after: Option<String>,
-    /// The reader stopped there and reads nothing until `released`.
-    stopped: bool,
-    released: bool,
-}
-
-/// nsqlookupd whose stderr the test reads itself, a line at a time, and can stop
-/// reading after a chosen line. Every line carries [`long_prefix`], so once the
-/// reader stops the process cannot finish writing its next line: it is alive, blocked
-/// in that write, until [`HeldLookupd::release`]. That makes "before it exits"
-/// observable: whatever the test sees while the process is held happened while it
-/// still ran.
-struct HeldLookupd {
-    child: Child,
-    tcp: SocketAddr,
-    /// Every line read so far as `LEVEL: message` (prefix and timestamp removed).
-    lines: Arc<Mutex<Vec<String>>>,
-    gate: Arc<(Mutex<Gate>, Condvar)>,
-    reader: Option<std::thread::JoinHandle<()>>,
-}
-
-impl HeldLookupd {
-    fn start() -> HeldLookupd {
-        let prefix = long_prefix();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_nsqlookupd"))
-            .args([
-                "--tcp-address=127.0.0.1:0",
-                "--http-address=127.0.0.1:0",
-                "--broadcast-address=127.0.0.1",
-                &format!("--log-prefix={prefix}"),
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn nsqlookupd");
-        let stderr = child.stderr.take().expect("stderr");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let log = Arc::new(Mutex::new(String::new()));
-        let gate = Arc::new((Mutex::new(Gate::default()), Condvar::new()));
-        let (l, g, t) = (lines.clone(), gate.clone(), log.clone());
-        let reader = std::thread::spawn(move || read_lines(stderr, &prefix, &l, &t, &g));
-        let tcp = common::wait_for_addr(&mut child, &log, "TCP: listening on ");
-        HeldLookupd {
-            child,
-            tcp,
-            lines,
-            gate,
-            reader: Some(reader),
-        }
-    }
-
-    /// From now on, stop reading right after the line `line` (`LEVEL: message`).
-    fn stop_after(&self, line: String) {
-        self.gate.0.lock().unwrap().stop_after = Some(line);
-    }
-
-    /// Waits until the reader has stopped at its line.
-    fn wait_stopped(&self) {
-        let (m, cv) = &*self.gate;
-        let (g, timeout) = cv
-            .wait_timeout_while(m.lock().unwrap(), WAIT, |g| !g.stopped)
-            .unwrap();
-        assert!(
-            !timeout.timed_out() && g.stopped,
-            "the awaited log line never came: {:#?}",
-            self.lines()
-        );
-    }
-
-    /// Lets the reader go on to the end of the stream.
-    fn release(&self) {
-        let (m, cv) = &*self.gate;
-        m.lock().unwrap().released = true;
-        cv.notify_all();
-    }
-
-    fn lines(&self) -> Vec<String> {
-        self.lines.lock().unwrap().clone()
-    }
-
-    fn signal(&self, name: &str) {
-        common::signal_child(&self.child, name);
-    }
-
-    /// Waits for the process to exit and the reader to take the rest of its log.
-    fn wait_exit(&mut self) -> Option<i32> {
-        let deadline = Instant::now() + WAIT;
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                if let Some(reader) = self.reader.take() {
-                    reader.join().expect("log reader");
-                }
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        panic!("nsqlookupd did not exit: {:#?}", self.lines());
-    }
-}
-
-impl Drop for HeldLookupd {
-    fn drop(&mut self) {
-        self.release();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Reads `stderr` line by line into `lines` (and `log`, for `wait_for_addr`), stopping
-/// after the gate's line until released.
-fn read_lines(
-    mut stderr: ChildStderr,
-    prefix: &str,
-    lines: &Mutex<Vec<String>>,
-    log: &Mutex<String>,
-    gate: &(Mutex<Gate>, Condvar),
-) {
-    let mut pending = Vec::new();
-    // Small reads: we never take much of the line after the one we stop at.
-    let mut buf = [0u8; 4096];
-    loop {
-        let n = match stderr.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        pending.extend_from_slice(&buf[..n]);
-        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
-            let raw: Vec<u8> = pending.drain(..=end).collect();
-            let raw = String::from_utf8_lossy(&raw[..end]).into_owned();
-            // `<prefix><26-character timestamp> <LEVEL>: <message>`
-            let line = match raw.strip_prefix(prefix).and_then(|rest| rest.get(27..)) {
-                Some(line) => line.to_string(),
-                None => format!("UNPREFIXED: {raw}"),
-            };
-            log.lock().unwrap().push_str(&format!("{line}\n"));
-            lines.lock().unwrap().push(line.clone());
-            let (m, cv) = gate;
-            let mut g = m.lock().unwrap();
-            if g.stop_after.as_deref() == Some(line.as_str()) {
-                g.stop_after = None;
-                g.stopped = true;
-                cv.notify_all();
-                while !g.released {
-                    g = cv.wait(g).unwrap();
-                }
-            }
-        }
-    }
-}
-
 /// On `signal`, nsqlookupd closes the registration connection itself, while it is
 /// still running, and then exits 0.
 fn closes_clients_then_exits_0_on(signal: &str) {
-    let mut l = HeldLookupd::start();
-    let (mut p, _) = Producer::identify(l.tcp, HTTP_A);
+    let args = [
+        "--tcp-address=127.0.0.1:0",
+        "--http-address=127.0.0.1:0",
+        "--broadcast-address=127.0.0.1",
+    ]
+    .map(String::from);
+    let mut l = Held::start(env!("CARGO_BIN_EXE_nsqlookupd"), &args);
+    let tcp = l.addr("TCP: listening on ");
+    let (mut p, _) = Producer::identify(tcp, HTTP_A);
     p.ok("REGISTER t");
     let me = p.id();
     // lookupd shuts a connection down, then logs that it left (the next line says
     // its registrations went): hold lookupd right after that first line.
-    l.stop_after(format!("INFO: PROTOCOL(V1): [{me}] exiting ioloop"));
+    let exit_line = format!("INFO: PROTOCOL(V1): [{me}] exiting ioloop");
+    l.stop_at(move |line| line == exit_line);
     l.signal(signal);
     l.wait_stopped();
     // Closed cleanly (EOF, no reset, nothing sent) by lookupd itself: the process is
     // blocked in its next log line, so the kernel has closed nothing on its behalf.
     let mut buf = [0u8; 64];
     let read = p.s.read(&mut buf).map_err(|e| e.kind());
-    let alive = l.child.try_wait().expect("try_wait").is_none();
+    let alive = l.alive();
     assert_eq!(read, Ok(0), "registration connection not closed by lookupd");
     assert!(alive, "nsqlookupd exited while its log was held");
     l.release();

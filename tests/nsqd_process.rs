@@ -2,15 +2,13 @@
 //! stop on SIGTERM and SIGINT.
 mod common;
 
-use common::{consumer, eventually, http, mpub_body, Client, Lookupd, Nsqd, WAIT};
+use common::held::Held;
+use common::{consumer, eventually, http, mpub_body, Client, Lookupd, Nsqd};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, ChildStderr, Command, Stdio};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 fn run_nsqd(args: &[&str]) -> (Option<i32>, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_nsqd"))
@@ -239,174 +237,6 @@ fn log_level_warn_shows_warnings_and_hides_info_lines() {
     }
 }
 
-/// A log prefix longer than any pipe buffer (64 KiB on Linux): a process writing a log
-/// line into a pipe that nobody reads cannot finish that line.
-fn long_prefix() -> String {
-    format!("[{}] ", "p".repeat(120_000))
-}
-
-type StopAt = Box<dyn Fn(&str) -> bool + Send>;
-
-/// Where the test's reader of a process's stderr stands.
-#[derive(Default)]
-struct Gate {
-    /// Stop reading right after the first line this accepts.
-    stop_at: Option<StopAt>,
-    /// The reader stopped there and reads nothing until `released`.
-    stopped: bool,
-    released: bool,
-}
-
-/// nsqd whose stderr the test reads itself, a line at a time, and can stop reading
-/// after a chosen line. Every line carries [`long_prefix`], so once the reader stops
-/// the process cannot finish writing its next line: it is alive, blocked in that
-/// write, until [`HeldNsqd::release`]. That makes "before it exits" observable:
-/// whatever the test sees while nsqd is held happened while it still ran.
-struct HeldNsqd {
-    child: Child,
-    tcp: SocketAddr,
-    http: SocketAddr,
-    data: PathBuf,
-    /// Every line read so far as `LEVEL: message` (prefix and timestamp removed).
-    lines: Arc<Mutex<Vec<String>>>,
-    gate: Arc<(Mutex<Gate>, Condvar)>,
-    reader: Option<std::thread::JoinHandle<()>>,
-}
-
-impl HeldNsqd {
-    fn start() -> HeldNsqd {
-        let prefix = long_prefix();
-        let data = common::temp_dir("held");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_nsqd"))
-            .args([
-                "--tcp-address=127.0.0.1:0",
-                "--http-address=127.0.0.1:0",
-                &format!("--data-path={}", data.display()),
-                &format!("--log-prefix={prefix}"),
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn nsqd");
-        let stderr = child.stderr.take().expect("stderr");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let log = Arc::new(Mutex::new(String::new()));
-        let gate = Arc::new((Mutex::new(Gate::default()), Condvar::new()));
-        let (l, g, t) = (lines.clone(), gate.clone(), log.clone());
-        let reader = std::thread::spawn(move || read_lines(stderr, &prefix, &l, &t, &g));
-        let tcp = common::wait_for_addr(&mut child, &log, "TCP: listening on ");
-        let http = common::wait_for_addr(&mut child, &log, "HTTP: listening on ");
-        HeldNsqd {
-            child,
-            tcp,
-            http,
-            data,
-            lines,
-            gate,
-            reader: Some(reader),
-        }
-    }
-
-    /// From now on, stop reading right after the first line `stop_at` accepts.
-    fn stop_at(&self, stop_at: impl Fn(&str) -> bool + Send + 'static) {
-        self.gate.0.lock().unwrap().stop_at = Some(Box::new(stop_at));
-    }
-
-    /// Waits until the reader has stopped at its line.
-    fn wait_stopped(&self) {
-        let (m, cv) = &*self.gate;
-        let (g, timeout) = cv
-            .wait_timeout_while(m.lock().unwrap(), WAIT, |g| !g.stopped)
-            .unwrap();
-        assert!(
-            !timeout.timed_out() && g.stopped,
-            "the awaited log line never came: {:#?}",
-            self.lines()
-        );
-    }
-
-    /// Lets the reader go on to the end of the stream.
-    fn release(&self) {
-        let (m, cv) = &*self.gate;
-        m.lock().unwrap().released = true;
-        cv.notify_all();
-    }
-
-    fn lines(&self) -> Vec<String> {
-        self.lines.lock().unwrap().clone()
-    }
-
-    fn signal(&self, name: &str) {
-        common::signal_child(&self.child, name);
-    }
-
-    /// Waits for the process to exit and the reader to take the rest of its log.
-    fn wait_exit(&mut self) -> Option<i32> {
-        let deadline = Instant::now() + WAIT;
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                if let Some(reader) = self.reader.take() {
-                    reader.join().expect("log reader");
-                }
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        panic!("nsqd did not exit: {:#?}", self.lines());
-    }
-}
-
-impl Drop for HeldNsqd {
-    fn drop(&mut self) {
-        self.release();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.data);
-    }
-}
-
-/// Reads `stderr` line by line into `lines` (and `log`, for `wait_for_addr`), stopping
-/// after the gate's line until released.
-fn read_lines(
-    mut stderr: ChildStderr,
-    prefix: &str,
-    lines: &Mutex<Vec<String>>,
-    log: &Mutex<String>,
-    gate: &(Mutex<Gate>, Condvar),
-) {
-    let mut pending = Vec::new();
-    // Small reads: we never take much of the line after the one we stop at.
-    let mut buf = [0u8; 4096];
-    loop {
-        let n = match stderr.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        pending.extend_from_slice(&buf[..n]);
-        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
-            let raw: Vec<u8> = pending.drain(..=end).collect();
-            let raw = String::from_utf8_lossy(&raw[..end]).into_owned();
-            let line = match split_log_line(&raw, prefix) {
-                Some((_, rest)) => rest.to_string(),
-                None => format!("UNPREFIXED: {raw}"),
-            };
-            log.lock().unwrap().push_str(&format!("{line}\n"));
-            lines.lock().unwrap().push(line.clone());
-            let (m, cv) = gate;
-            let mut g = m.lock().unwrap();
-            if g.stop_at.as_ref().is_some_and(|stop| stop(&line)) {
-                g.stop_at = None;
-                g.stopped = true;
-                cv.notify_all();
-                while !g.released {
-                    g = cv.wait(g).unwrap();
-                }
-            }
-        }
-    }
-}
-
 /// Reads until the peer closes: everything read, at a clean EOF.
 fn read_to_eof(s: &mut std::net::TcpStream) -> Result<Vec<u8>, std::io::ErrorKind> {
     let mut all = Vec::new();
@@ -429,14 +259,22 @@ fn is_client_exit(line: &str) -> bool {
 /// On `signal`, nsqd closes a consumer holding a message in flight itself, while it
 /// is still running, and then exits 0.
 fn closes_clients_then_exits_0_on(signal: &str) {
-    let mut n = HeldNsqd::start();
+    let data = common::temp_dir("held");
+    let args = [
+        "--tcp-address=127.0.0.1:0".to_string(),
+        "--http-address=127.0.0.1:0".to_string(),
+        format!("--data-path={}", data.display()),
+    ];
+    let mut n = Held::start(env!("CARGO_BIN_EXE_nsqd"), &args);
+    let tcp = n.addr("TCP: listening on ");
+    let http_addr = n.addr("HTTP: listening on ");
     // The only TCP client.
-    let mut c = Client::connect(n.tcp);
+    let mut c = Client::connect(tcp);
     let f = c.identify("{}");
     assert_eq!((f.frame_type, f.text()), (0, "OK".to_string()));
     c.sub("sig", "ch");
     c.rdy(1);
-    let r = http(n.http, "POST", "/pub?topic=sig", b"before");
+    let r = http(http_addr, "POST", "/pub?topic=sig", b"before");
     assert_eq!((r.status, r.text()), (200, "OK".to_string()));
     assert_eq!(c.read_message().body, b"before");
     // nsqd shuts a connection down, then logs that it left; more lines follow before
@@ -448,7 +286,7 @@ fn closes_clients_then_exits_0_on(signal: &str) {
     // process is blocked in its next log line, so the kernel has closed nothing on its
     // behalf.
     let read = read_to_eof(&mut c.stream);
-    let alive = n.child.try_wait().expect("try_wait").is_none();
+    let alive = n.alive();
     let rest = read.unwrap_or_else(|e| panic!("client not closed cleanly by nsqd: {e:?}"));
     let heartbeat = [
         &15i32.to_be_bytes()[..],
@@ -475,7 +313,7 @@ fn closes_clients_then_exits_0_on(signal: &str) {
     let exiting = at(&is_client_exit, "client exit");
     let persisted = format!(
         "INFO: persisted topics and channels to {} in ",
-        n.data.display()
+        data.display()
     );
     let persisted = at(&|l| l.starts_with(&persisted), "persisted");
     assert!(closing < exiting && exiting < persisted, "{lines:#?}");
@@ -488,6 +326,8 @@ fn closes_clients_then_exits_0_on(signal: &str) {
         lines.iter().all(|l| !l.starts_with("UNPREFIXED")),
         "{lines:#?}"
     );
+    drop(n);
+    let _ = std::fs::remove_dir_all(&data);
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod fake_lookupd;
+pub mod held;
 pub mod node;
 pub mod pynsq;
 pub mod rng;
