@@ -140,12 +140,22 @@ fn channels(l: &Lookupd, topic: &str) -> Vec<String> {
     strings(&get_json(l.http, &format!("/channels?topic={topic}"))["channels"])
 }
 
-/// The `lookupd_peers` of nsqd's `/info` and of its `/stats?format=json`, which must agree.
+/// The `lookupd_peers` of nsqd's `/info` and of its `/stats?format=json`, which must
+/// agree (asked again while a peer's state changes between the two requests).
 fn peers(nsqd: &Nsqd) -> Value {
-    let info = get_json(nsqd.http, "/info")["lookupd_peers"].clone();
-    let stats = get_json(nsqd.http, "/stats?format=json")["lookupd_peers"].clone();
-    assert_eq!(info, stats, "/info and /stats disagree on lookupd_peers");
-    info
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let info = get_json(nsqd.http, "/info")["lookupd_peers"].clone();
+        let stats = get_json(nsqd.http, "/stats?format=json")["lookupd_peers"].clone();
+        if info == stats {
+            return info;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/info and /stats disagree on lookupd_peers: {info} vs {stats}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Creates `topic` on nsqd with a TCP PUB.

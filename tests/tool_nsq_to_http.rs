@@ -3,7 +3,7 @@
 //! status it was answered): 10,000 messages are POSTed exactly once each; answers of
 //! 500 requeue a message until it is delivered; GET query escaping and its "exactly
 //! 200" rule; the headers Go's recorder saw; redirects followed as Go's client
-//! follows them; `--mode` round-robin, hostpool and
+//! follows them; connections kept between requests; `--mode` round-robin, hostpool and
 //! "all"; `--sample=0`; Go's command lines, help, version and start-up errors; and a
 //! SIGTERM that exits 0 with nothing lost. Every wait is bounded; nothing is timed.
 mod common;
@@ -41,6 +41,8 @@ struct Seen {
     headers: Vec<(String, String)>,
     body: Vec<u8>,
     status: u16,
+    /// The number of the connection it came on.
+    conn: usize,
 }
 
 impl Seen {
@@ -75,7 +77,20 @@ struct Server {
 }
 
 impl Server {
+    /// A server that answers one request per connection (`Connection: close`).
     fn start(answer: impl Fn(usize, &Seen) -> u16 + Send + Sync + 'static) -> Server {
+        Server::serving(false, answer)
+    }
+
+    /// A server that keeps connections open for more requests, as most do.
+    fn keep_alive(answer: impl Fn(usize, &Seen) -> u16 + Send + Sync + 'static) -> Server {
+        Server::serving(true, answer)
+    }
+
+    fn serving(
+        keep_alive: bool,
+        answer: impl Fn(usize, &Seen) -> u16 + Send + Sync + 'static,
+    ) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -84,14 +99,21 @@ impl Server {
         let (record, stopping) = (seen.clone(), stop.clone());
         let acceptor = std::thread::spawn(move || {
             let mut workers: Vec<JoinHandle<()>> = Vec::new();
-            for stream in listener.incoming() {
+            for (conn, stream) in listener.incoming().enumerate() {
                 if stopping.load(Ordering::SeqCst) {
                     break;
                 }
-                let Ok(stream) = stream else { continue };
+                let Ok(mut stream) = stream else { continue };
                 let (answer, count, record) = (answer.clone(), count.clone(), record.clone());
                 workers.push(std::thread::spawn(move || {
-                    serve(stream, &*answer, &count, &record)
+                    let to = Peer {
+                        conn,
+                        keep_alive,
+                        answer: &*answer,
+                        count: &count,
+                        record: &record,
+                    };
+                    while serve(&mut stream, &to) && keep_alive {}
                 }));
                 if workers.len() >= 256 {
                     let (done, busy): (Vec<_>, _) =
@@ -146,8 +168,19 @@ impl Drop for Server {
     }
 }
 
-/// One connection: one request (the tool sends `Connection: close`), answered and closed.
-fn serve(mut stream: TcpStream, answer: &Answer, count: &AtomicUsize, record: &Mutex<Vec<Seen>>) {
+/// What a connection's requests are answered with, and recorded in.
+struct Peer<'a> {
+    /// The connection's number, from 0.
+    conn: usize,
+    keep_alive: bool,
+    answer: &'a Answer,
+    count: &'a AtomicUsize,
+    record: &'a Mutex<Vec<Seen>>,
+}
+
+/// One request on `stream`, answered (with `Connection: close` unless keep-alive);
+/// false once the connection is done.
+fn serve(stream: &mut TcpStream, to: &Peer) -> bool {
     stream.set_read_timeout(Some(WAIT)).unwrap();
     let mut raw = Vec::new();
     let mut chunk = [0u8; 8192];
@@ -157,7 +190,7 @@ fn serve(mut stream: TcpStream, answer: &Answer, count: &AtomicUsize, record: &M
         }
         match stream.read(&mut chunk) {
             Ok(n) if n > 0 => raw.extend_from_slice(&chunk[..n]),
-            _ => return, // the shutdown wake-up, or a client that gave up
+            _ => return false, // the shutdown wake-up, or the client closed
         }
     };
     let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
@@ -177,6 +210,7 @@ fn serve(mut stream: TcpStream, answer: &Answer, count: &AtomicUsize, record: &M
         headers,
         body: raw[head_end + 4..].to_vec(),
         status: 0,
+        conn: to.conn,
     };
     let length: usize = seen
         .header("content-length")
@@ -184,21 +218,26 @@ fn serve(mut stream: TcpStream, answer: &Answer, count: &AtomicUsize, record: &M
     while seen.body.len() < length {
         match stream.read(&mut chunk) {
             Ok(n) if n > 0 => seen.body.extend_from_slice(&chunk[..n]),
-            _ => return,
+            _ => return false,
         }
     }
-    seen.status = answer(count.fetch_add(1, Ordering::SeqCst), &seen);
-    record.lock().unwrap().push(seen.clone());
+    seen.status = (to.answer)(to.count.fetch_add(1, Ordering::SeqCst), &seen);
+    to.record.lock().unwrap().push(seen.clone());
     // A redirect points to `/to` + the path.
     let location = match seen.status {
         300..=399 => format!("Location: /to{}\r\n", seen.path),
         _ => String::new(),
     };
+    let close = if to.keep_alive {
+        ""
+    } else {
+        "Connection: close\r\n"
+    };
     let reply = format!(
-        "HTTP/1.1 {} X\r\n{location}Content-Length: 2\r\nConnection: close\r\n\r\nok",
+        "HTTP/1.1 {} X\r\n{location}Content-Length: 2\r\n{close}\r\nok",
         seen.status
     );
-    let _ = stream.write_all(reply.as_bytes());
+    stream.write_all(reply.as_bytes()).is_ok()
 }
 
 /// A running nsq_to_http (killed on drop).
@@ -416,6 +455,32 @@ fn get_escapes_the_body_and_wants_exactly_200() {
         assert_eq!(s.header("Content-Type"), None, "no Content-Type on GET");
     }
     tool.assert_logged("(got status code 201)");
+    assert_eq!(tool.term(), Some(0));
+}
+
+#[test]
+fn connections_are_kept_between_requests_as_gos_transport_keeps_them() {
+    let nsqd = Nsqd::start(&[]);
+    let server = Server::keep_alive(|_, _| 200);
+    let want = bodies("k", 200);
+    publish(&nsqd, "kept", &want);
+    let post = format!("--post=http://{}/in", server.addr);
+    // One request at a time: each goes on the connection the one before left idle.
+    let mut tool = Tool::start(&args(&nsqd, "kept", &[&post, "--n=1"]));
+    let seen = server.wait_until("every body delivered", |s| delivered(s).len() == want.len());
+    assert_each_once(&seen, &want);
+    let conns: std::collections::BTreeSet<usize> = seen.iter().map(|s| s.conn).collect();
+    assert!(
+        conns.len() <= 2,
+        "{} connections for {} requests",
+        conns.len(),
+        seen.len()
+    );
+    assert!(
+        seen.iter().all(|s| s.header("Connection").is_none()),
+        "no Connection: close"
+    );
+    wait_drained(&nsqd, "kept", "nsq_to_http", 200);
     assert_eq!(tool.term(), Some(0));
 }
 

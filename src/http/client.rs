@@ -13,6 +13,7 @@
 //! the handshake and the deadline in `conn`, reading the response in `response`.
 
 mod conn;
+mod keep_alive;
 mod request;
 mod response;
 
@@ -22,6 +23,7 @@ use request::request_head;
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
+pub use keep_alive::KeepAlive;
 pub use request::{join_host_port, parse_url, query_escape, query_escape_bytes, split_url, Target};
 pub use response::{Response, MAX_BODY};
 
@@ -84,20 +86,40 @@ pub fn request_tls(
     tls: Option<&ClientTls>,
 ) -> std::io::Result<Response> {
     let timeouts = timeouts.into();
+    let head = request_head(
+        method,
+        host_port,
+        path_and_query,
+        headers,
+        body.len(),
+        false,
+    )?;
+    let mut conn = open(host_port, timeouts, tls)?;
+    exchange(&mut conn, method, &head, body)
+}
+
+/// A connection to `host_port` (TLS with `tls`) within `timeouts`; its deadline is
+/// the end of the request's total time.
+fn open(host_port: &str, timeouts: Timeouts, tls: Option<&ClientTls>) -> std::io::Result<Conn> {
     let start = Instant::now();
     let deadline = start + timeouts.total;
-    let head = request_head(method, host_port, path_and_query, headers, body.len())?;
     let sock = connect(host_port, deadline.min(start + timeouts.connect))?;
     let stream = match tls {
         Some(tls) => Stream::tls(sock, tls, host_port, deadline)?,
         None => Stream::plain(sock),
     };
-    let mut conn = Conn {
+    Ok(Conn {
         stream,
         buf: Vec::new(),
         deadline,
-    };
+        reusable: false,
+    })
+}
+
+/// Sends the request (`head` and `body`) on `conn` and reads the response.
+fn exchange(conn: &mut Conn, method: &str, head: &str, body: &[u8]) -> std::io::Result<Response> {
     let head_only = method.eq_ignore_ascii_case("HEAD");
+    conn.reusable = false;
     let sent = conn
         .write_all(head.as_bytes())
         .and_then(|()| conn.write_all(body));
@@ -134,19 +156,31 @@ pub fn request_to(
     timeouts: impl Into<Timeouts>,
     tls: Option<&ClientTls>,
 ) -> std::io::Result<Response> {
-    let system;
-    let tls = match (target.https, tls) {
-        (false, _) => None,
-        (true, Some(tls)) => Some(tls),
-        (true, None) => {
-            system = ClientTls::new(&ClientSpec::default()).map_err(invalid_input)?;
-            Some(&system)
-        }
-    };
+    let tls = tls_for(target, tls)?;
     let Target {
         host_port, path, ..
     } = target;
-    request_tls(method, host_port, path, headers, body, timeouts, tls)
+    request_tls(
+        method,
+        host_port,
+        path,
+        headers,
+        body,
+        timeouts,
+        tls.as_ref(),
+    )
+}
+
+/// The TLS configuration for `target`: none for `http://`; `tls`, or else the
+/// system's CA bundle, for `https://`.
+fn tls_for(target: &Target, tls: Option<&ClientTls>) -> std::io::Result<Option<ClientTls>> {
+    match (target.https, tls) {
+        (false, _) => Ok(None),
+        (true, Some(tls)) => Ok(Some(tls.clone())),
+        (true, None) => ClientTls::new(&ClientSpec::default())
+            .map(Some)
+            .map_err(invalid_input),
+    }
 }
 
 /// GET `url` (any form [`parse_url`] takes, default path "/") with `Accept: application/vnd.nsq; version=1.0`.

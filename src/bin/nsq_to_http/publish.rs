@@ -4,12 +4,13 @@
 //! URL (the template printf'ed with the query-escaped body), the success rule (POST:
 //! any 2xx; GET: exactly 200) and Go's error texts (`got status code 500`,
 //! `Post "URL": dial tcp ADDR: connect: connection refused`, the response-header
-//! timeout). Requests go through `nsq::http::client`, one connection each.
+//! timeout). Requests go through `nsq::http::client`, connections kept between
+//! them as Go's transport keeps them (`KeepAlive`).
 
 use crate::gofmt::sprintf;
 use crate::options::{Method, Options};
 use crate::redirect::{self, MAX_REDIRECTS};
-use nsq::http::client::{go_reason, parse_url, request_to, Target, Timeouts};
+use nsq::http::client::{go_reason, parse_url, KeepAlive, Target, Timeouts};
 use nsq::tls::{ClientSpec, ClientTls};
 
 /// Headers Go's client writes itself: a `--header` of these names is not sent.
@@ -31,6 +32,8 @@ pub struct Publisher {
     timeouts: Timeouts,
     /// The system's CA bundle for `https://` addresses, loaded once.
     tls: Option<ClientTls>,
+    /// Connections kept between requests, as Go's transport keeps them.
+    pool: KeepAlive,
 }
 
 impl Publisher {
@@ -57,6 +60,7 @@ impl Publisher {
             headers: headers(opts),
             timeouts: opts.timeouts,
             tls,
+            pool: KeepAlive::new(),
         }
     }
 
@@ -105,15 +109,17 @@ impl Publisher {
                     headers.push(("Referer", r));
                 }
             }
-            let response = request_to(
-                method,
-                &target,
-                &headers,
-                payload,
-                self.timeouts,
-                self.tls.as_ref(),
-            )
-            .map_err(|e| format!("{} \"{url}\": {}", op.1, go_reason(&e, &target.host_port)))?;
+            let response = self
+                .pool
+                .request(
+                    method,
+                    &target,
+                    &headers,
+                    payload,
+                    self.timeouts,
+                    self.tls.as_ref(),
+                )
+                .map_err(|e| format!("{} \"{url}\": {}", op.1, go_reason(&e, &target.host_port)))?;
             let next = match response.location.as_deref() {
                 Some(location) if !location.is_empty() => {
                     redirect::next_method(response.status, method)

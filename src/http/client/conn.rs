@@ -74,14 +74,29 @@ impl Stream {
     }
 }
 
-/// One connection: the stream, bytes read but not consumed yet, and the deadline.
+/// One connection: the stream, bytes read but not consumed yet, the deadline of the
+/// request on it, and whether the last response left it usable for another.
 pub(super) struct Conn {
     pub(super) stream: Stream,
     pub(super) buf: Vec<u8>,
     pub(super) deadline: Instant,
+    pub(super) reusable: bool,
 }
 
 impl Conn {
+    /// True if the idle connection is still open with nothing unread: the peer has
+    /// neither closed it nor sent anything (Go's transport notices the same while
+    /// the connection waits in its pool).
+    pub(super) fn idle_and_open(&self) -> bool {
+        if !self.buf.is_empty() || self.stream.sock.set_nonblocking(true).is_err() {
+            return false;
+        }
+        let mut byte = [0u8; 1];
+        let open =
+            matches!(self.stream.sock.peek(&mut byte), Err(e) if e.kind() == ErrorKind::WouldBlock);
+        open && self.stream.sock.set_nonblocking(false).is_ok()
+    }
+
     pub(super) fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
         if bytes.is_empty() {
             return Ok(());

@@ -77,13 +77,15 @@ fn has_port(host: &str) -> bool {
     }
 }
 
-/// The request line and headers, refusing anything that could split the request.
+/// The request line and headers, refusing anything that could split the request;
+/// `Connection: close` unless `keep_alive` (HTTP/1.1 keeps the connection by default).
 pub(super) fn request_head(
     method: &str,
     host_port: &str,
     path: &str,
     headers: &[(&str, &str)],
     body_len: usize,
+    keep_alive: bool,
 ) -> io::Result<String> {
     let token = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic() && b != b':');
     let visible = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic());
@@ -92,8 +94,10 @@ pub(super) fn request_head(
             "invalid request {method:?} {host_port:?} {path:?}"
         )));
     }
-    let mut head =
-        format!("{method} {path} HTTP/1.1\r\nHost: {host_port}\r\nConnection: close\r\n");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host_port}\r\n");
+    if !keep_alive {
+        head.push_str("Connection: close\r\n");
+    }
     if body_len > 0 || !matches!(method, "GET" | "HEAD") {
         head.push_str(&format!("Content-Length: {body_len}\r\n"));
     }

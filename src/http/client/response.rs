@@ -25,10 +25,28 @@ pub struct Response {
     pub location: Option<String>,
 }
 
+/// What a response head says.
+struct Head {
+    status: u16,
+    framing: Framing,
+    location: Option<String>,
+    /// HTTP/1.1 without `Connection: close`: the connection may carry another request.
+    reusable: bool,
+    len: usize,
+}
+
 impl Conn {
+    /// Reads one response; `self.reusable` says if the connection may carry another.
     pub(super) fn read_response(&mut self, head_only: bool) -> io::Result<Response> {
         loop {
-            let (status, framing, location, head_len) = self.read_head()?;
+            let Head {
+                status,
+                framing,
+                location,
+                reusable,
+                len: head_len,
+            } = self.read_head()?;
+            self.reusable = reusable && !matches!(framing, Framing::Eof) && status != 101;
             self.buf.drain(..head_len);
             // An interim 1xx answer (e.g. an unasked-for 100 Continue) precedes the real one.
             if (100..200).contains(&status) && status != 101 {
@@ -51,9 +69,8 @@ impl Conn {
         }
     }
 
-    /// Parses the response head at the start of `buf`, reading until it is complete:
-    /// the status, the body's framing, the `Location` header and the head's length.
-    fn read_head(&mut self) -> io::Result<(u16, Framing, Option<String>, usize)> {
+    /// Parses the response head at the start of `buf`, reading until it is complete.
+    fn read_head(&mut self) -> io::Result<Head> {
         loop {
             let mut headers = [httparse::EMPTY_HEADER; 64];
             let mut response = httparse::Response::new(&mut headers);
@@ -62,13 +79,26 @@ impl Conn {
                     let status = response
                         .code
                         .ok_or_else(|| invalid_data("response without a status code"))?;
-                    let location = response
-                        .headers
+                    let header = |name: &str| {
+                        response
+                            .headers
+                            .iter()
+                            .filter(|h| h.name.eq_ignore_ascii_case(name))
+                            .filter_map(|h| std::str::from_utf8(h.value).ok())
+                            .map(|v| v.trim().to_string())
+                            .collect::<Vec<String>>()
+                    };
+                    let close = header("connection")
                         .iter()
-                        .find(|h| h.name.eq_ignore_ascii_case("location"))
-                        .and_then(|h| std::str::from_utf8(h.value).ok())
-                        .map(|v| v.trim().to_string());
-                    return Ok((status, framing(response.headers)?, location, len));
+                        .flat_map(|v| v.split(','))
+                        .any(|t| t.trim().eq_ignore_ascii_case("close"));
+                    return Ok(Head {
+                        status,
+                        framing: framing(response.headers)?,
+                        location: header("location").into_iter().next(),
+                        reusable: response.version == Some(1) && !close,
+                        len,
+                    });
                 }
                 Ok(httparse::Status::Partial) if self.buf.len() > MAX_HEAD => {
                     return Err(invalid_data("response head too large"));
@@ -84,6 +114,10 @@ impl Conn {
             self.fill_or_eof("response body")?;
         }
         let mut body = std::mem::take(&mut self.buf);
+        if body.len() > len {
+            // Bytes past the answer: nothing to trust on this connection any more.
+            self.reusable = false;
+        }
         body.truncate(len);
         Ok(body)
     }
