@@ -267,20 +267,6 @@ impl Router {
         self
     }
 
-    /// True if the answer `resp` to `req` gets a request log line, as Go's
-    /// `http_api.Log` writes one: every routed request but the quiet routes', and
-    /// the 404s and 405s; not the router's own redirects and `OPTIONS` answers.
-    pub fn logs(&self, req: &Request, resp: &Response) -> bool {
-        let route = self
-            .routes
-            .iter()
-            .find(|r| r.method == req.method && r.matches(&req.path).is_some());
-        match route {
-            Some(route) => !route.quiet,
-            None => req.method != "OPTIONS" && !matches!(resp.status, 301 | 307),
-        }
-    }
-
     /// Applies `decorate` to the router's own answers (404, 405, OPTIONS, 500), so a
     /// program can add its headers to them.
     pub fn decorate_errors(&mut self, decorate: fn(Response) -> Response) -> &mut Router {
@@ -339,6 +325,13 @@ impl Router {
 
     /// Answers `req`: the matching handler, or 404 / 405 / OPTIONS / a redirect.
     pub fn handle(&self, req: &Request) -> Response {
+        self.dispatch(req).0
+    }
+
+    /// [`Router::handle`], and whether the answer gets a request log line as Go's
+    /// `http_api.Log` writes one: every routed request but the quiet routes', and
+    /// the 404s and 405s; not the router's own redirects and `OPTIONS` answers.
+    pub fn dispatch(&self, req: &Request) -> (Response, bool) {
         for route in &self.routes {
             if route.method != req.method {
                 continue;
@@ -346,16 +339,20 @@ impl Router {
             if let Some(param) = route.matches(&req.path) {
                 let mut req = req.clone();
                 req.path_param = param;
-                return (route.handler)(&req);
+                return ((route.handler)(&req), !route.quiet);
             }
         }
         let allowed = self.allowed(&req.path);
         if !allowed.is_empty() {
             let allow = allowed.join(", ");
             if req.method == "OPTIONS" {
-                return self.own(Response::new(200, "").header("Allow", &allow));
+                return (
+                    self.own(Response::new(200, "").header("Allow", &allow)),
+                    false,
+                );
             }
-            return self.own(Response::error(405, "METHOD_NOT_ALLOWED").header("Allow", &allow));
+            let resp = Response::error(405, "METHOD_NOT_ALLOWED").header("Allow", &allow);
+            return (self.own(resp), true);
         }
         let other = match req.path.strip_suffix('/') {
             Some(stripped) if !stripped.is_empty() => stripped.to_string(),
@@ -371,11 +368,19 @@ impl Router {
             if !req.query.is_empty() {
                 location = format!("{location}?{}", req.query);
             }
-            return Response::new(status, "").header("Location", &location);
+            return (
+                Response::new(status, "").header("Location", &location),
+                false,
+            );
         }
         match &self.not_found {
-            Some(handler) => handler(req),
-            None => self.own(Response::error(404, "NOT_FOUND")),
+            Some(handler) => {
+                // The hook routes for itself: its redirects and OPTIONS go unlogged too.
+                let resp = handler(req);
+                let logged = req.method != "OPTIONS" && !matches!(resp.status, 301 | 307);
+                (resp, logged)
+            }
+            None => (self.own(Response::error(404, "NOT_FOUND")), true),
         }
     }
 }
@@ -443,10 +448,7 @@ mod tests {
         let mut r = router();
         r.add("POST", "/mpub", |_| Response::text(200, "OK"))
             .quiet();
-        let logs = |method: &str, target: &str| {
-            let req = Request::new(method, target, b"");
-            r.logs(&req, &r.handle(&req))
-        };
+        let logs = |method: &str, target: &str| r.dispatch(&Request::new(method, target, b"")).1;
         assert!(logs("GET", "/ping"));
         assert!(logs("POST", "/pub?topic=a"));
         assert!(logs("GET", "/nope"), "404");

@@ -180,10 +180,10 @@ fn worker_loop(
         let job = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
         let Ok(job) = job else { return };
         let started = Instant::now();
-        let resp =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| router.handle(&job.req)))
-                .unwrap_or_else(|_| router.own(Response::error(500, "INTERNAL_ERROR")));
-        if router.logs(&job.req, &resp) {
+        let (resp, logged) =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| router.dispatch(&job.req)))
+                .unwrap_or_else(|_| (router.own(Response::error(500, "INTERNAL_ERROR")), true));
+        if logged && log::log_enabled!(log::Level::Info) {
             log_request(&job.req, resp.status, started.elapsed());
         }
         let bytes = parse::response_bytes(&resp, job.keep_alive);

@@ -1,8 +1,8 @@
 //! nsqadmin's calls to nsqd and nsqlookupd: one blocking HTTP request each, with
 //! the `--http-client-*` timeouts and TLS, answered as Go's nsqadmin words its
 //! errors (`got response 404 Not Found "{\"message\":\"TOPIC_NOT_FOUND\"}"`,
-//! `Get "http://...": dial tcp ADDR: connect: connection refused`), and a fan-out that asks many nodes at
-//! once, one thread per node.
+//! `Get "http://...": dial tcp ADDR: connect: connection refused`), and a fan-out
+//! that asks many nodes at once, one thread per node.
 
 use crate::http::client::{self, Timeouts};
 use crate::tls::ClientTls;

@@ -92,13 +92,13 @@ impl Publisher {
         };
         let (mut method, mut url, mut payload) = (op.0, url, payload);
         let mut target = parsed.map_err(|why| format!("{} \"{url}\": {why}", op.1))?;
+        let first = url.clone();
         let mut referer: Option<String> = None;
         for redirects in 0..=MAX_REDIRECTS {
-            let first = &self.addresses[i];
             let mut headers: Vec<(&str, &str)> = self
                 .headers
                 .iter()
-                .filter(|(n, _)| redirects == 0 || redirect::keeps_header(n, first, &url))
+                .filter(|(n, _)| redirects == 0 || redirect::keeps_header(n, &first, &url))
                 .map(|(n, v)| (n.as_str(), v.as_str()))
                 .collect();
             if let Some(r) = referer.as_deref() {

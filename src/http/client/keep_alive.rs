@@ -80,11 +80,6 @@ impl KeepAlive {
         Ok(resp)
     }
 
-    /// Idle connections now in the pool.
-    pub fn idle_count(&self) -> usize {
-        self.lock().len()
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
         self.idle.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -203,7 +198,7 @@ mod tests {
             assert_eq!((r.status, r.body.as_slice()), (200, &b"ok"[..]));
         }
         assert_eq!(conns.load(Ordering::SeqCst), 1);
-        assert_eq!(pool.idle_count(), 1);
+        assert_eq!(pool.lock().len(), 1);
         done.store(true, Ordering::SeqCst);
     }
 

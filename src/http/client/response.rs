@@ -79,23 +79,23 @@ impl Conn {
                     let status = response
                         .code
                         .ok_or_else(|| invalid_data("response without a status code"))?;
-                    let header = |name: &str| {
-                        response
-                            .headers
-                            .iter()
-                            .filter(|h| h.name.eq_ignore_ascii_case(name))
-                            .filter_map(|h| std::str::from_utf8(h.value).ok())
-                            .map(|v| v.trim().to_string())
-                            .collect::<Vec<String>>()
-                    };
-                    let close = header("connection")
-                        .iter()
-                        .flat_map(|v| v.split(','))
-                        .any(|t| t.trim().eq_ignore_ascii_case("close"));
+                    let (mut location, mut close) = (None, false);
+                    for h in response.headers.iter() {
+                        let Ok(value) = std::str::from_utf8(h.value) else {
+                            continue;
+                        };
+                        if h.name.eq_ignore_ascii_case("location") && location.is_none() {
+                            location = Some(value.trim().to_string());
+                        } else if h.name.eq_ignore_ascii_case("connection") {
+                            close |= value
+                                .split(',')
+                                .any(|t| t.trim().eq_ignore_ascii_case("close"));
+                        }
+                    }
                     return Ok(Head {
                         status,
                         framing: framing(response.headers)?,
-                        location: header("location").into_iter().next(),
+                        location,
                         reusable: response.version == Some(1) && !close,
                         len,
                     });
